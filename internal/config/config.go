@@ -1,0 +1,208 @@
+// Package config reads and writes mailport.toml, the bootstrap file: the
+// host name, where to listen, TLS files, the database and a few limits.
+// Everything else (domains, users, ...) lives in the database.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/BurntSushi/toml"
+)
+
+// FileName is the name of the bootstrap file inside the data directory.
+const FileName = "mailport.toml"
+
+// StandardPorts are the listeners and their standard ports (DESIGN.md
+// section 4). With ports_base N every listener moves to N + its port.
+var StandardPorts = map[string]int{
+	"smtp":        25,
+	"submission":  587,
+	"submissions": 465,
+	"imap":        143,
+	"imaps":       993,
+	"pop3":        110,
+	"pop3s":       995,
+	"managesieve": 4190,
+	"http":        80,
+	"https":       443,
+}
+
+// Config is mailport.toml.
+type Config struct {
+	Hostname string `toml:"hostname"`
+	// ListenAddress is the IP every listener binds; "" means all interfaces.
+	ListenAddress string `toml:"listen_address"`
+	// PortsBase moves every listener to PortsBase + standard port.
+	PortsBase int `toml:"ports_base"`
+	// Listeners overrides single listeners: name -> "host:port", or "off".
+	Listeners map[string]string `toml:"listeners,omitempty"`
+
+	TLS       TLS       `toml:"tls"`
+	Database  Database  `toml:"database"`
+	DNS       DNS       `toml:"dns"`
+	Queue     Queue     `toml:"queue"`
+	Limits    Limits    `toml:"limits"`
+	Directory Directory `toml:"directory"`
+	Log       Log       `toml:"log"`
+
+	// Dir is the data directory (where the file was read from); not stored.
+	Dir string `toml:"-"`
+}
+
+// TLS names the certificate and key (PEM). Relative paths are relative to
+// the data directory.
+type TLS struct {
+	CertFile string `toml:"cert_file"`
+	KeyFile  string `toml:"key_file"`
+}
+
+// Database selects the store backend.
+type Database struct {
+	Driver string `toml:"driver"` // "sqlite" (default)
+	// DSN is the backend's data source; for sqlite a file path relative to
+	// the data directory.
+	DSN string `toml:"dsn"`
+}
+
+// DNS lists the resolvers to ask; empty means the system's.
+type DNS struct {
+	Servers []string `toml:"servers"`
+}
+
+// Queue configures outbound delivery.
+type Queue struct {
+	// SMTPPort is the port of remote MX hosts (25; tests use others).
+	SMTPPort int `toml:"smtp_port"`
+}
+
+// Limits are the protocol limits; zero values take the defaults.
+type Limits struct {
+	MaxMessageBytes  int64 `toml:"max_message_bytes"`
+	MaxRecipients    int   `toml:"max_recipients"`
+	MaxLineLength    int   `toml:"max_line_length"`
+	MaxConnsPerIP    int   `toml:"max_connections_per_ip"`
+	SMTPTimeoutSecs  int   `toml:"smtp_timeout_seconds"`
+	POP3TimeoutSecs  int   `toml:"pop3_timeout_seconds"`
+	ShutdownWaitSecs int   `toml:"shutdown_wait_seconds"`
+}
+
+// Directory tunes address handling.
+type Directory struct {
+	// PlusSeparator for subaddresses (user+tag@domain); "" disables.
+	PlusSeparator string `toml:"plus_separator"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `toml:"level"`  // debug, info, warn, error
+	Format string `toml:"format"` // text or json
+}
+
+// Default returns the configuration init writes for hostname.
+func Default(hostname string) Config {
+	return Config{
+		Hostname: hostname,
+		TLS:      TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"},
+		Database: Database{Driver: "sqlite", DSN: "mailport.db"},
+		Queue:    Queue{SMTPPort: 25},
+		Limits: Limits{
+			MaxMessageBytes: 50 << 20, MaxRecipients: 100, MaxLineLength: 2000,
+			MaxConnsPerIP: 20, SMTPTimeoutSecs: 300, POP3TimeoutSecs: 600, ShutdownWaitSecs: 30,
+		},
+		Directory: Directory{PlusSeparator: "+"},
+		Log:       Log{Level: "info", Format: "text"},
+	}
+}
+
+// Load reads DIR/mailport.toml. Keys missing from the file keep Default's
+// values, so an old file keeps working when new keys appear.
+func Load(dir string) (Config, error) {
+	p := filepath.Join(dir, FileName)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return Config{}, fmt.Errorf("no %s in %s: run 'mailport init --data %s --hostname HOST' first", FileName, dir, dir)
+		}
+		return Config{}, fmt.Errorf("read config: %w", err)
+	}
+	c := Default("")
+	md, err := toml.Decode(string(data), &c)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", p, err)
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		return Config{}, fmt.Errorf("%s: unknown key %q", p, und[0].String())
+	}
+	c.Dir, err = filepath.Abs(dir)
+	if err != nil {
+		return Config{}, err
+	}
+	return c, c.Validate()
+}
+
+// Validate checks values a typo could break.
+func (c *Config) Validate() error {
+	if c.Hostname == "" {
+		return errors.New("config: hostname is empty")
+	}
+	if c.PortsBase < 0 || c.PortsBase > 60000 {
+		return fmt.Errorf("config: ports_base %d out of range", c.PortsBase)
+	}
+	if c.ListenAddress != "" && net.ParseIP(c.ListenAddress) == nil {
+		return fmt.Errorf("config: listen_address %q is not an IP address", c.ListenAddress)
+	}
+	for name, addr := range c.Listeners {
+		if _, ok := StandardPorts[name]; !ok {
+			return fmt.Errorf("config: unknown listener %q", name)
+		}
+		if addr == "off" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return fmt.Errorf("config: listener %s: %w", name, err)
+		}
+	}
+	if c.Database.Driver != "sqlite" {
+		return fmt.Errorf("config: database driver %q not supported (use sqlite)", c.Database.Driver)
+	}
+	return nil
+}
+
+// Save writes DIR/mailport.toml atomically.
+func (c *Config) Save(dir string) error {
+	var buf bytes.Buffer
+	buf.WriteString("# mailport bootstrap configuration; domains and users live in the database.\n")
+	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	tmp := filepath.Join(dir, FileName+".tmp")
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, FileName))
+}
+
+// ListenAddr returns where listener name binds, or "" when it is off.
+func (c *Config) ListenAddr(name string) string {
+	if a, ok := c.Listeners[name]; ok {
+		if a == "off" {
+			return ""
+		}
+		return a
+	}
+	return net.JoinHostPort(c.ListenAddress, strconv.Itoa(c.PortsBase+StandardPorts[name]))
+}
+
+// Path resolves a path from the file relative to the data directory.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}

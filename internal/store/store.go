@@ -1,0 +1,254 @@
+// Package store defines mailport's domain types and the storage interface
+// every backend (store/sqlite now, store/postgres later) implements. No SQL
+// lives outside the backend packages; the storetest package holds the one
+// conformance suite every backend must pass.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors every backend returns (wrapped) so callers can test with errors.Is.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrExists    = errors.New("already exists")
+	ErrOverQuota = errors.New("mailbox over quota")
+	// ErrModified is returned by UpdateFlags for messages whose MODSEQ is
+	// above the caller's UNCHANGEDSINCE (RFC 7162 section 3.1.3).
+	ErrModified = errors.New("modified since")
+)
+
+// Role is the permission level of an account.
+type Role string
+
+const (
+	RoleUser        Role = "user"
+	RoleDomainAdmin Role = "domainadmin"
+	RoleMasterAdmin Role = "masteradmin"
+)
+
+// Domain is a mail domain hosted here.
+type Domain struct {
+	ID        int64
+	Name      string // lower case, IDNA A-label form
+	CreatedAt time.Time
+}
+
+// DomainAlias makes every address at Alias the same address at Domain.
+type DomainAlias struct {
+	Alias  string
+	Domain string
+}
+
+// Account is a login. Mailbox accounts have Address = local@domain and a
+// DomainID; the MasterAdmin "admin" has no domain and no mail folders.
+type Account struct {
+	ID           int64
+	Address      string // lower case login: local@domain, or "admin"
+	DomainID     int64  // 0 for accounts without a domain
+	DisplayName  string
+	PasswordHash string // argon2id PHC string (auth.HashPassword)
+	QuotaBytes   int64  // 0 = unlimited
+	UsedBytes    int64  // maintained by the store as messages come and go
+	Enabled      bool
+	Role         Role
+	CreatedAt    time.Time
+}
+
+// Alias sends mail for Address to one or more Targets (local or external
+// addresses, or other aliases).
+type Alias struct {
+	ID      int64
+	Address string
+	Targets []string
+}
+
+// SenderAddress is an extra address a mailbox may send as.
+type SenderAddress struct {
+	AccountID int64
+	Address   string
+}
+
+// Forward is a copy of a mailbox's incoming mail sent to an external address.
+// KeepCopy says whether the mailbox keeps its own copy as well.
+type Forward struct {
+	AccountID int64
+	Target    string
+	KeepCopy  bool
+}
+
+// Special-use attributes, RFC 6154 section 2.
+const (
+	SpecialDrafts  = `\Drafts`
+	SpecialSent    = `\Sent`
+	SpecialJunk    = `\Junk`
+	SpecialTrash   = `\Trash`
+	SpecialArchive = `\Archive`
+	SpecialAll     = `\All`
+	SpecialFlagged = `\Flagged`
+)
+
+// Mailbox is an IMAP folder. Names are UTF-8 with "/" as the hierarchy
+// separator; "INBOX" is always spelled that way.
+type Mailbox struct {
+	ID            int64
+	AccountID     int64
+	Name          string
+	SpecialUse    string // one of the Special* constants or ""
+	UIDValidity   uint32
+	UIDNext       uint32
+	HighestModSeq uint64
+	Subscribed    bool
+	Messages      uint32 // number of messages
+	Unseen        uint32 // messages without \Seen
+	Size          int64  // sum of message sizes
+}
+
+// MailboxSpec describes a folder to create.
+type MailboxSpec struct {
+	Name       string
+	SpecialUse string
+}
+
+// System flags, RFC 9051 section 2.3.2. Other flags are keywords.
+const (
+	FlagSeen     = `\Seen`
+	FlagAnswered = `\Answered`
+	FlagFlagged  = `\Flagged`
+	FlagDeleted  = `\Deleted`
+	FlagDraft    = `\Draft`
+)
+
+// Message is one message in one mailbox.
+type Message struct {
+	ID           int64
+	MailboxID    int64
+	UID          uint32
+	ModSeq       uint64
+	Flags        []string // system flags and keywords, in canonical case
+	InternalDate time.Time
+	Size         int64
+	BlobID       string
+	// Parsed at delivery (package mime) and cached so IMAP never re-parses
+	// the blob for ENVELOPE or BODYSTRUCTURE. Opaque JSON to the store.
+	Envelope  []byte
+	Structure []byte
+}
+
+// NewMessage is a message to add to a mailbox; its blob is already durable.
+type NewMessage struct {
+	MailboxID    int64
+	Flags        []string
+	InternalDate time.Time
+	Size         int64
+	BlobID       string
+	Envelope     []byte
+	Structure    []byte
+	// IgnoreQuota skips the quota check (moves within an account).
+	IgnoreQuota bool
+}
+
+// AppendResult is the outcome of one NewMessage in a batch: either the
+// stored message or an error (ErrOverQuota, ErrNotFound) for that message
+// alone; the other messages of the batch are unaffected.
+type AppendResult struct {
+	Message Message
+	Err     error
+}
+
+// FlagOp says how UpdateFlags combines the given flags with the current ones.
+type FlagOp int
+
+const (
+	FlagsSet FlagOp = iota
+	FlagsAdd
+	FlagsRemove
+)
+
+// Changes is what happened in a mailbox after a MODSEQ: messages added or
+// whose flags changed (with their current state), and UIDs expunged.
+type Changes struct {
+	HighestModSeq uint64
+	Changed       []Message
+	Expunged      []uint32
+}
+
+// Store is the storage every backend implements. All methods are safe for
+// concurrent use. Lookups by address or name are case-insensitive (callers
+// pass lower case; backends compare exactly).
+type Store interface {
+	// Domains.
+	CreateDomain(ctx context.Context, name string) (Domain, error)
+	GetDomain(ctx context.Context, name string) (Domain, error)
+	ListDomains(ctx context.Context) ([]Domain, error)
+	// DeleteDomain removes a domain with all its accounts, aliases and
+	// domain aliases. Blobs of removed messages are returned for deletion.
+	DeleteDomain(ctx context.Context, name string) (blobs []string, err error)
+
+	CreateDomainAlias(ctx context.Context, alias, domain string) error
+	GetDomainAlias(ctx context.Context, alias string) (DomainAlias, error)
+	ListDomainAliases(ctx context.Context) ([]DomainAlias, error)
+	DeleteDomainAlias(ctx context.Context, alias string) error
+
+	// Accounts. CreateAccount also creates the given folders, atomically.
+	CreateAccount(ctx context.Context, a Account, folders []MailboxSpec) (Account, error)
+	GetAccount(ctx context.Context, id int64) (Account, error)
+	GetAccountByAddress(ctx context.Context, address string) (Account, error)
+	// ListAccounts lists accounts of a domain, or all when domain is "".
+	ListAccounts(ctx context.Context, domain string) ([]Account, error)
+	// UpdateAccount writes DisplayName, PasswordHash, QuotaBytes, Enabled, Role.
+	UpdateAccount(ctx context.Context, a Account) error
+	DeleteAccount(ctx context.Context, id int64) (blobs []string, err error)
+
+	// Aliases.
+	CreateAlias(ctx context.Context, a Alias) (Alias, error)
+	GetAlias(ctx context.Context, address string) (Alias, error)
+	ListAliases(ctx context.Context, domain string) ([]Alias, error)
+	DeleteAlias(ctx context.Context, address string) error
+
+	AddSenderAddress(ctx context.Context, s SenderAddress) error
+	ListSenderAddresses(ctx context.Context, accountID int64) ([]SenderAddress, error)
+	RemoveSenderAddress(ctx context.Context, s SenderAddress) error
+
+	AddForward(ctx context.Context, f Forward) error
+	ListForwards(ctx context.Context, accountID int64) ([]Forward, error)
+	RemoveForward(ctx context.Context, accountID int64, target string) error
+
+	// Mailboxes (folders).
+	CreateMailbox(ctx context.Context, accountID int64, spec MailboxSpec) (Mailbox, error)
+	GetMailbox(ctx context.Context, accountID int64, name string) (Mailbox, error)
+	GetMailboxByID(ctx context.Context, id int64) (Mailbox, error)
+	ListMailboxes(ctx context.Context, accountID int64) ([]Mailbox, error)
+	// RenameMailbox renames a folder and its children ("a" -> "b" also
+	// moves "a/x" to "b/x"). UIDVALIDITY is kept.
+	RenameMailbox(ctx context.Context, accountID int64, oldName, newName string) error
+	// DeleteMailbox removes a folder and its messages; returns their blobs.
+	DeleteMailbox(ctx context.Context, id int64) (blobs []string, err error)
+	SetSubscribed(ctx context.Context, id int64, subscribed bool) error
+
+	// Messages. AppendMessages stores a batch in one transaction (group
+	// commit): each message gets the next UID and MODSEQ of its mailbox and
+	// the account's quota is checked (ErrOverQuota for that message alone).
+	// The transaction is durable (fsynced) when it returns.
+	AppendMessages(ctx context.Context, msgs []NewMessage) ([]AppendResult, error)
+	// ListMessages returns every message of a mailbox in UID order.
+	ListMessages(ctx context.Context, mailboxID int64) ([]Message, error)
+	GetMessage(ctx context.Context, mailboxID int64, uid uint32) (Message, error)
+	// UpdateFlags changes flags of the given UIDs; each changed message
+	// gets a new MODSEQ. With unchangedSince > 0, messages whose MODSEQ is
+	// higher are left alone and their UIDs returned in modified
+	// (RFC 7162 section 3.1.3). Returns the messages changed.
+	UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, op FlagOp, flags []string, unchangedSince uint64) (changed []Message, modified []uint32, err error)
+	// Expunge removes the given UIDs, leaving tombstones with a new MODSEQ
+	// (RFC 7162 QRESYNC needs them). Returns the blobs no longer referenced.
+	Expunge(ctx context.Context, mailboxID int64, uids []uint32) (blobs []string, err error)
+	// ChangesSince reports messages with MODSEQ > since and UIDs expunged
+	// with MODSEQ > since.
+	ChangesSince(ctx context.Context, mailboxID int64, since uint64) (Changes, error)
+
+	// Check runs the backend's integrity check (PRAGMA integrity_check).
+	Check(ctx context.Context) error
+	Close() error
+}
