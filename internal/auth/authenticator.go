@@ -1,0 +1,126 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"sync"
+
+	"mailport/internal/store"
+)
+
+// ErrInvalidCredentials is the one answer to a failed login, whether the
+// account does not exist, is disabled or the password is wrong, so that a
+// client cannot learn which addresses exist.
+var ErrInvalidCredentials = errors.New("invalid credentials")
+
+// maxLoginLength bounds the login looked up in the store: an address is at
+// most 254 octets (RFC 5321 section 4.5.3.1.3 path limit minus brackets),
+// anything longer cannot be an account.
+const maxLoginLength = 320
+
+// Authenticator checks logins for every protocol server against the store.
+type Authenticator struct {
+	Store store.Store
+	// Limiter applies back-off to failing clients; nil disables it.
+	Limiter *Limiter
+	// Logger receives one Info line per failed login; nil discards.
+	Logger *slog.Logger
+}
+
+// fallbackDummyHash is a well-formed hash (zero salt, zero key) with the
+// parameters of HashPassword.
+const fallbackDummyHash = "$argon2id$v=19$m=19456,t=2,p=1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+
+// dummyHash is verified against for unknown logins so that they cost the
+// same time as a wrong password and response timing does not reveal which
+// accounts exist.
+var dummyHash = sync.OnceValue(func() string {
+	h, err := HashPassword("mailport-dummy-password-for-timing")
+	if err != nil {
+		// crypto/rand does not fail on supported systems; a fixed hash
+		// with the same parameters keeps the cost equal regardless.
+		return fallbackDummyHash
+	}
+	return h
+})
+
+func (a *Authenticator) logger() *slog.Logger {
+	if a.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return a.Logger
+}
+
+// Authenticate checks login and password for a client at remote. The login
+// is trimmed and lower-cased. It returns the account on success. Every
+// credential failure returns ErrInvalidCredentials after recording the
+// failure and sleeping the client's back-off delay (returning ctx's error
+// instead if ctx ends during the sleep). A storage failure returns a
+// wrapped store error and is not counted against the client.
+func (a *Authenticator) Authenticate(ctx context.Context, login, password string, remote netip.Addr) (store.Account, error) {
+	login = strings.ToLower(strings.TrimSpace(login))
+
+	var acct store.Account
+	found := false
+	if login != "" && len(login) <= maxLoginLength {
+		var err error
+		acct, err = a.Store.GetAccountByAddress(ctx, login)
+		switch {
+		case err == nil:
+			found = true
+		case errors.Is(err, store.ErrNotFound):
+		default:
+			return store.Account{}, fmt.Errorf("auth: look up account %q: %w", login, err)
+		}
+	}
+
+	reason := ""
+	if !found {
+		// Same cost as a real check; the result does not matter.
+		_, _ = VerifyPassword(dummyHash(), password)
+		reason = "unknown account"
+	} else {
+		ok, err := VerifyPassword(acct.PasswordHash, password)
+		switch {
+		case err != nil:
+			a.logger().Warn("auth: stored password hash unusable", "login", login, "account_id", acct.ID, "err", err)
+			reason = "unusable password hash"
+		case !ok:
+			reason = "wrong password"
+		case !acct.Enabled:
+			reason = "account disabled"
+		}
+	}
+
+	if reason == "" {
+		if a.Limiter != nil {
+			a.Limiter.Success(remote)
+		}
+		return acct, nil
+	}
+
+	logged := login
+	if len(logged) > maxLoginLength {
+		logged = logged[:maxLoginLength] + "..."
+	}
+	a.logger().Info("auth: login failed", "remote", remote.String(), "login", logged, "reason", reason)
+	if a.Limiter != nil {
+		a.Limiter.Failure(remote)
+		if err := a.Limiter.Wait(ctx, remote); err != nil {
+			return store.Account{}, fmt.Errorf("auth: back-off interrupted: %w", err)
+		}
+	}
+	return store.Account{}, ErrInvalidCredentials
+}
+
+// PlaintextAllowed reports whether a password may be sent in the clear on
+// a connection: only inside TLS, or from loopback where nothing crosses a
+// network (RFC 2595 section 2.2 and RFC 8314 section 3 discourage cleartext
+// passwords elsewhere). Shared by POP3, IMAP and SMTP submission.
+func PlaintextAllowed(tlsActive bool, remote netip.Addr) bool {
+	return tlsActive || (remote.IsValid() && remote.Unmap().IsLoopback())
+}

@@ -1,0 +1,171 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"mailport/internal/store"
+)
+
+// fakeAccounts implements only the Store method the Authenticator uses;
+// the embedded nil interface makes any other call panic, which would show
+// up as a test failure.
+type fakeAccounts struct {
+	store.Store
+	accounts map[string]store.Account
+	err      error // returned by every lookup when set
+	lookups  []string
+}
+
+func (f *fakeAccounts) GetAccountByAddress(_ context.Context, address string) (store.Account, error) {
+	f.lookups = append(f.lookups, address)
+	if f.err != nil {
+		return store.Account{}, f.err
+	}
+	a, ok := f.accounts[address]
+	if !ok {
+		return store.Account{}, fmt.Errorf("account %q: %w", address, store.ErrNotFound)
+	}
+	return a, nil
+}
+
+func mustHash(t *testing.T, pw string) string {
+	t.Helper()
+	h, err := HashPassword(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func TestAuthenticate(t *testing.T) {
+	hash := mustHash(t, "right password")
+	fs := &fakeAccounts{accounts: map[string]store.Account{
+		"alice@example.org":  {ID: 1, Address: "alice@example.org", PasswordHash: hash, Enabled: true},
+		"off@example.org":    {ID: 2, Address: "off@example.org", PasswordHash: hash, Enabled: false},
+		"broken@example.org": {ID: 3, Address: "broken@example.org", PasswordHash: "not a hash", Enabled: true},
+	}}
+	var logs bytes.Buffer
+	l, clock := testLimiter(100)
+	a := &Authenticator{Store: fs, Limiter: l, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	remote := netip.MustParseAddr("203.0.113.9")
+	ctx := context.Background()
+
+	cases := []struct {
+		name, login, pw string
+		wantID          int64 // 0: expect ErrInvalidCredentials
+	}{
+		{"ok", "alice@example.org", "right password", 1},
+		{"case and spaces", "  Alice@Example.ORG ", "right password", 1},
+		{"wrong password", "alice@example.org", "Wr0ng-Pw-7731", 0},
+		{"unknown user", "nobody@example.org", "right password", 0},
+		{"disabled", "off@example.org", "right password", 0},
+		{"malformed stored hash", "broken@example.org", "Br0ken-Pw-44", 0},
+		{"empty login", "", "right password", 0},
+		{"overlong login", strings.Repeat("a", 400) + "@example.org", "Ov3rl0ng-Pw-19", 0},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l.Success(remote)
+			logs.Reset()
+			acct, err := a.Authenticate(ctx, c.login, c.pw, remote)
+			if c.wantID != 0 {
+				if err != nil || acct.ID != c.wantID {
+					t.Fatalf("Authenticate = %+v, %v; want account %d", acct, err, c.wantID)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalidCredentials) {
+				t.Fatalf("Authenticate err = %v; want ErrInvalidCredentials", err)
+			}
+			if acct.ID != 0 {
+				t.Fatalf("failed Authenticate returned account %d", acct.ID)
+			}
+			out := logs.String()
+			if !strings.Contains(out, "login failed") || !strings.Contains(out, "remote=203.0.113.9") {
+				t.Fatalf("failure not logged with remote: %q", out)
+			}
+			if c.pw != "" && strings.Contains(out, c.pw) {
+				t.Fatalf("log contains the password: %q", out)
+			}
+		})
+	}
+	if n := len(fs.lookups); n != len(cases)-2 {
+		t.Fatalf("%d store lookups; want %d (empty and overlong logins skip the store)", n, len(cases)-2)
+	}
+	if s := clock.sleeps(); len(s) != 0 {
+		t.Fatalf("single failures slept %v; want no back-off", s)
+	}
+}
+
+func TestAuthenticateBackoffAndReset(t *testing.T) {
+	fs := &fakeAccounts{accounts: map[string]store.Account{
+		"bob@example.org": {ID: 7, Address: "bob@example.org", PasswordHash: mustHash(t, "secret pw"), Enabled: true},
+	}}
+	l, clock := testLimiter(100)
+	a := &Authenticator{Store: fs, Limiter: l}
+	remote := netip.MustParseAddr("127.0.0.1") // loopback is not exempt
+	ctx := context.Background()
+	for range 4 {
+		if _, err := a.Authenticate(ctx, "bob@example.org", "nope", remote); !errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("err = %v", err)
+		}
+	}
+	if s, want := clock.sleeps(), []time.Duration{time.Second, 2 * time.Second}; fmt.Sprint(s) != fmt.Sprint(want) {
+		t.Fatalf("back-off sleeps %v; want %v", s, want)
+	}
+	if _, err := a.Authenticate(ctx, "bob@example.org", "secret pw", remote); err != nil {
+		t.Fatalf("correct password after failures: %v", err)
+	}
+	if d := l.Delay(remote); d != 0 {
+		t.Fatalf("Delay after success = %v; want 0", d)
+	}
+}
+
+func TestAuthenticateContextEndsBackoff(t *testing.T) {
+	fs := &fakeAccounts{accounts: map[string]store.Account{}}
+	l, clock := testLimiter(100)
+	clock.cancel = true
+	a := &Authenticator{Store: fs, Limiter: l}
+	remote := netip.MustParseAddr("192.0.2.50")
+	var err error
+	for range 3 {
+		_, err = a.Authenticate(context.Background(), "x@example.org", "y", remote)
+	}
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v; want the sleep's context.Canceled", err)
+	}
+}
+
+func TestAuthenticateStoreError(t *testing.T) {
+	boom := errors.New("disk on fire")
+	fs := &fakeAccounts{err: boom}
+	l, _ := testLimiter(100)
+	a := &Authenticator{Store: fs, Limiter: l}
+	remote := netip.MustParseAddr("192.0.2.51")
+	for range 5 {
+		_, err := a.Authenticate(context.Background(), "x@example.org", "y", remote)
+		if !errors.Is(err, boom) || errors.Is(err, ErrInvalidCredentials) {
+			t.Fatalf("err = %v; want the store error", err)
+		}
+	}
+	if d := l.Delay(remote); d != 0 {
+		t.Fatalf("storage errors counted as failures: Delay = %v", d)
+	}
+}
+
+func TestAuthenticateWithoutLimiterOrLogger(t *testing.T) {
+	fs := &fakeAccounts{accounts: map[string]store.Account{}}
+	a := &Authenticator{Store: fs}
+	_, err := a.Authenticate(context.Background(), "x@example.org", "y", netip.Addr{})
+	if !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("err = %v", err)
+	}
+}
