@@ -1,0 +1,239 @@
+package delivery
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"sync"
+	"time"
+
+	"mailport/internal/blob"
+	"mailport/internal/directory"
+	"mailport/internal/store"
+)
+
+// Stage is one named step of the pipeline. Process may refuse the whole
+// message by returning an error (preferably an *Error with its SMTP
+// meaning) or act per recipient through Delivery.Recipients.
+type Stage interface {
+	Name() string
+	Process(ctx context.Context, d *Delivery) error
+}
+
+// Parser parses a spooled message once at delivery and returns the JSON the
+// store keeps beside it (store.NewMessage.Envelope and .Structure) so IMAP
+// never re-parses a large message. It must bound its own memory.
+type Parser interface {
+	Parse(r io.Reader) (envelope, structure []byte, err error)
+}
+
+// ParserFunc adapts a function to Parser.
+type ParserFunc func(r io.Reader) (envelope, structure []byte, err error)
+
+// Parse calls f(r).
+func (f ParserFunc) Parse(r io.Reader) ([]byte, []byte, error) { return f(r) }
+
+// Envelope is what the protocol layer learned about a message before its
+// content: the SMTP envelope (RFC 5321 section 2.3.1) and the connection.
+type Envelope struct {
+	// MailFrom is the reverse-path; "" is the null sender <>.
+	MailFrom string
+	// RcptTo holds the recipient addresses as accepted at RCPT, in order.
+	RcptTo []string
+	// Recipients are the local mailboxes, each account once.
+	Recipients []*Recipient
+	// Remote holds accepted recipients outside our domains (for the
+	// outbound queue; see smtpd.Outbound).
+	Remote []string
+
+	RemoteIP netip.Addr
+	// Helo is the client's EHLO/HELO argument; ReverseName its reverse
+	// DNS name when the front end looked it up ("" otherwise).
+	Helo        string
+	ReverseName string
+	// ESMTP says the client greeted with EHLO (else HELO: protocol "SMTP").
+	ESMTP bool
+	TLS   bool
+	// AuthUser is the login of an authenticated (submission) client.
+	AuthUser string
+	// UTF8 says MAIL carried SMTPUTF8 (RFC 6531).
+	UTF8 bool
+}
+
+// AddLocal adds the local recipient lr unless its account is already a
+// recipient (one copy per mailbox however many addresses lead to it). It
+// reports whether it was added.
+func (e *Envelope) AddLocal(lr directory.LocalRecipient) bool {
+	for _, r := range e.Recipients {
+		if r.Account.ID == lr.Account.ID {
+			return false
+		}
+	}
+	e.Recipients = append(e.Recipients, &Recipient{LocalRecipient: lr})
+	return true
+}
+
+// Recipient is one local mailbox of a delivery and its outcome.
+type Recipient struct {
+	directory.LocalRecipient
+	// MailboxID is the target folder; 0 means INBOX (set by "store").
+	MailboxID int64
+	// Flags are set on the stored copy (sieve addflag later).
+	Flags []string
+	// Message is the stored copy when Err is nil after "store".
+	Message store.Message
+	Err     error
+}
+
+// Delivery is one message passing through the pipeline.
+type Delivery struct {
+	// ID names the delivery in Received and in logs.
+	ID         string
+	Envelope   *Envelope
+	ReceivedAt time.Time
+	// Header holds header fields written in front of the content when it
+	// is spooled (trace fields from "received"). Stages before "spool"
+	// may append to it; each field must end in CRLF.
+	Header []byte
+	// BlobID and Size are the spooled message, Header included (set by
+	// "spool"); the blob belongs to the delivery until "store" hands it
+	// to a stored message.
+	BlobID string
+	Size   int64
+	// ParsedEnvelope and Structure are the Parser's output ("spool");
+	// nil when the message could not be parsed (it is stored anyway).
+	ParsedEnvelope []byte
+	Structure      []byte
+	Log            *slog.Logger
+
+	data       io.Reader
+	spoolTaken bool // a stored message owns BlobID
+}
+
+// Config configures a Deliverer.
+type Config struct {
+	// Hostname is our name in Received fields.
+	Hostname  string
+	Store     store.Store
+	Blobs     *blob.Store
+	Committer *Committer
+	// Parser parses the spooled message; nil stores messages without a
+	// cached structure.
+	Parser Parser
+	// MaxMessageBytes bounds the content read into the spool (the trace
+	// header not counted); 0 is unlimited.
+	MaxMessageBytes int64
+	Logger          *slog.Logger
+	// Now returns the current time (tests set it); default time.Now.
+	Now func() time.Time
+}
+
+// Deliverer runs the pipeline. Its stage list may be extended with
+// InsertBefore while it is in use.
+type Deliverer struct {
+	cfg Config
+	log *slog.Logger
+
+	mu     sync.Mutex
+	stages []Stage
+}
+
+// NewDeliverer returns a Deliverer with the stages "received", "spool" and
+// "store".
+func NewDeliverer(cfg Config) *Deliverer {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	d := &Deliverer{cfg: cfg, log: cfg.Logger}
+	d.stages = []Stage{
+		receivedStage{hostname: cfg.Hostname},
+		spoolStage{blobs: cfg.Blobs, parser: cfg.Parser, max: cfg.MaxMessageBytes},
+		storeStage{st: cfg.Store, blobs: cfg.Blobs, committer: cfg.Committer},
+	}
+	return d
+}
+
+// StageNames lists the pipeline in order.
+func (dl *Deliverer) StageNames() []string {
+	dl.mu.Lock()
+	defer dl.mu.Unlock()
+	names := make([]string, len(dl.stages))
+	for i, s := range dl.stages {
+		names[i] = s.Name()
+	}
+	return names
+}
+
+// InsertBefore puts s in front of the stage named before.
+func (dl *Deliverer) InsertBefore(before string, s Stage) error {
+	dl.mu.Lock()
+	defer dl.mu.Unlock()
+	for i, st := range dl.stages {
+		if st.Name() == before {
+			// Copy on write: Deliver calls in progress keep their list.
+			n := make([]Stage, 0, len(dl.stages)+1)
+			n = append(n, dl.stages[:i]...)
+			n = append(n, s)
+			n = append(n, dl.stages[i:]...)
+			dl.stages = n
+			return nil
+		}
+	}
+	return fmt.Errorf("delivery: no stage %q", before)
+}
+
+var idEncoding = base32.NewEncoding("0123456789ABCDEFGHJKMNPQRSTVWXYZ").WithPadding(base32.NoPadding)
+
+func newDeliveryID() string {
+	var b [10]byte
+	rand.Read(b[:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+// NewDelivery prepares a delivery of data for env; Deliver runs it. The
+// ID is available before (the SMTP layer logs it).
+func (dl *Deliverer) NewDelivery(env *Envelope, data io.Reader) *Delivery {
+	id := newDeliveryID()
+	return &Delivery{
+		ID:         id,
+		Envelope:   env,
+		ReceivedAt: dl.cfg.Now(),
+		Log:        dl.log.With("delivery", id),
+		data:       data,
+	}
+}
+
+// Deliver runs every stage over d. It returns nil when each local
+// recipient either has its copy stored or, with others stored, its own
+// Err; otherwise the *Error that refuses the message. Data is consumed by
+// "spool"; the spool blob is removed unless a stored message owns it.
+func (dl *Deliverer) Deliver(ctx context.Context, d *Delivery) error {
+	dl.mu.Lock()
+	stages := dl.stages
+	dl.mu.Unlock()
+	defer func() {
+		if d.BlobID != "" && !d.spoolTaken {
+			if err := dl.cfg.Blobs.Delete(d.BlobID); err != nil {
+				d.Log.Warn("removing spooled message", "err", err)
+			}
+		}
+	}()
+	for _, s := range stages {
+		if err := s.Process(ctx, d); err != nil {
+			e := AsError(err)
+			d.Log.Info("delivery refused", "stage", s.Name(), "code", e.Code, "err", err)
+			return e
+		}
+	}
+	return nil
+}

@@ -1,0 +1,37 @@
+// Package delivery is mailport's inbound pipeline: it takes a message and
+// its envelope from a protocol front end (SMTP now; IMAP APPEND, sieve
+// redirects and LMTP later), writes it once to a blob, parses it once, and
+// stores one copy per local recipient through the group Committer.
+//
+// # Pipeline
+//
+// A Deliverer runs named Stages in order over one *Delivery:
+//
+//   - "received": builds the trace fields of RFC 5321 section 4.4
+//     (Return-Path and Received) into Delivery.Header. Nothing is written
+//     yet; the fields are known before the content is.
+//   - "spool": streams Header followed by the DATA stream into one blob
+//     (blob.Put: temp file, fsync, rename), so the message is written
+//     exactly once, then parses that blob once (Parser) for the envelope
+//     and body structure IMAP serves without re-reading the message.
+//   - "store": resolves each recipient's target folder (INBOX unless an
+//     earlier stage chose one), gives every further recipient the same
+//     content by blob.Link (a hard link, not a copy) and commits all copies
+//     through the Committer. A 250 is only given after this returns.
+//
+// Later issues plug in by inserting a Stage with Deliverer.InsertBefore:
+//
+//   - authentication results (SPF, DKIM, DMARC; RFC 8601) and antispam go
+//     between "spool" and "store": they read the spooled blob and the parsed
+//     structure and can refuse the message (return an *Error) or mark
+//     recipients. SPF only needs the envelope and could also run before
+//     "received" and add its Received-SPF field to Delivery.Header.
+//   - sieve goes right before "store": it sets Recipient.MailboxID (fileinto),
+//     Recipient.Flags, drops recipients (discard) or adds remote ones.
+//
+// # Errors
+//
+// Errors carry their protocol meaning where they arise (*Error holds the
+// SMTP reply code and RFC 3463 enhanced code), so the protocol layers only
+// render them. Storage failures become 451 4.3.0.
+package delivery

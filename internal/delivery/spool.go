@@ -1,0 +1,60 @@
+package delivery
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"mailport/internal/blob"
+)
+
+// spoolStage writes Delivery.Header and the content stream into one blob
+// while the stream is read (nothing is buffered in memory), then parses
+// that blob once.
+type spoolStage struct {
+	blobs  *blob.Store
+	parser Parser
+	max    int64
+}
+
+func (spoolStage) Name() string { return "spool" }
+
+func (s spoolStage) Process(ctx context.Context, d *Delivery) error {
+	if d.data == nil {
+		return ErrorLocal(errors.New("delivery: no message data"))
+	}
+	limit := int64(0)
+	if s.max > 0 {
+		limit = s.max + int64(len(d.Header))
+	}
+	id, size, err := s.blobs.Put(ctx, io.MultiReader(bytes.NewReader(d.Header), d.data), limit)
+	d.data = nil
+	if err != nil {
+		if errors.Is(err, blob.ErrTooLarge) {
+			return ErrorTooLarge(err)
+		}
+		// A refusal raised by the reader (bare LF, size) keeps its
+		// meaning; anything else is our failure.
+		return AsError(fmt.Errorf("spool: %w", err))
+	}
+	d.BlobID, d.Size = id, size
+	if s.parser == nil {
+		return nil
+	}
+	f, err := s.blobs.Open(id)
+	if err != nil {
+		return ErrorLocal(fmt.Errorf("spool: reopen for parsing: %w", err))
+	}
+	defer f.Close()
+	env, structure, err := s.parser.Parse(f)
+	if err != nil {
+		// Mail is accepted as it is: a message the parser cannot
+		// handle is stored without a cached structure rather than lost.
+		d.Log.Warn("message not parsed; stored without cached structure", "err", err)
+		return nil
+	}
+	d.ParsedEnvelope, d.Structure = env, structure
+	return nil
+}
