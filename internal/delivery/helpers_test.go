@@ -3,8 +3,8 @@ package delivery
 import (
 	"context"
 	"io"
-	"log/slog"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
