@@ -171,9 +171,11 @@ func (a *appender) append(ctx context.Context, nm store.NewMessage) (store.Messa
 	if nm.BlobID == "" {
 		return store.Message{}, &itemError{fmt.Errorf("empty blob id")}
 	}
-	if mb.uidnext > math.MaxUint32 {
-		// RFC 9051 section 2.3.1.1: UIDs are 32-bit; a mailbox that ran
-		// out needs a new UIDVALIDITY, which is a rename-and-copy job.
+	if mb.uidnext >= math.MaxUint32 {
+		// RFC 9051 section 2.3.1.1: UIDs and UIDNEXT are 32-bit, so the
+		// last UID handed out is 2^32-2 and UIDNEXT stops at 2^32-1. A
+		// mailbox that ran out needs a new UIDVALIDITY, which is a
+		// rename-and-copy job above the store.
 		return store.Message{}, &itemError{fmt.Errorf("mailbox has used all UIDs")}
 	}
 	acct := a.accounts[mb.accountID]
@@ -279,7 +281,9 @@ func (db *DB) ListMessages(ctx context.Context, mailboxID int64) ([]store.Messag
 		if err != nil {
 			return err
 		}
-		out = make([]store.Message, 0, n)
+		// The count only sizes the slice; bound it so a damaged counter
+		// cannot ask for a huge allocation.
+		out = make([]store.Message, 0, min(n, 1<<20))
 		rows, err := tx.QueryContext(ctx, `SELECT `+listColumns+` FROM messages WHERE mailbox_id = ? ORDER BY uid`, mailboxID)
 		if err != nil {
 			return err

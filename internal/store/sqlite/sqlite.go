@@ -220,11 +220,6 @@ func wrap(err error, format string, args ...any) error {
 	return fmt.Errorf("sqlite: "+format+": %w", append(args, mapErr(err))...)
 }
 
-// notFound reports a missing row without an underlying database error.
-func notFound(format string, args ...any) error {
-	return fmt.Errorf("sqlite: "+format+": %w", append(args, store.ErrNotFound)...)
-}
-
 func nowNanos() int64 { return time.Now().UnixNano() }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }

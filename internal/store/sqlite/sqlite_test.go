@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -340,5 +341,35 @@ func TestErrorsWrapped(t *testing.T) {
 	_, err = db.GetDomain(ctx, "x.example")
 	if !errors.Is(err, store.ErrNotFound) || errors.Is(err, sql.ErrNoRows) {
 		t.Errorf("missing domain error %q should be ErrNotFound and not expose sql.ErrNoRows", err)
+	}
+}
+
+// TestUIDExhaustion checks the 32-bit UID limit: the last UID is 2^32-2
+// so that UIDNEXT still fits, and later appends fail one by one.
+func TestUIDExhaustion(t *testing.T) {
+	db, _, inbox := setup(t)
+	ctx := t.Context()
+	if _, err := db.w.ExecContext(ctx, `UPDATE mailboxes SET uidnext = ? WHERE id = ?`, int64(math.MaxUint32-1), inbox.ID); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.AppendMessages(ctx, []store.NewMessage{
+		{MailboxID: inbox.ID, Size: 1, BlobID: "a"},
+		{MailboxID: inbox.ID, Size: 1, BlobID: "b"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res[0].Err != nil || res[0].Message.UID != math.MaxUint32-1 {
+		t.Errorf("last UID: %+v", res[0])
+	}
+	if res[1].Err == nil {
+		t.Errorf("append past the last UID stored UID %d", res[1].Message.UID)
+	}
+	mb, err := db.GetMailboxByID(ctx, inbox.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mb.UIDNext != math.MaxUint32 {
+		t.Errorf("UIDNext = %d, want %d", mb.UIDNext, uint32(math.MaxUint32))
 	}
 }
