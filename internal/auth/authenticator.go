@@ -48,7 +48,20 @@ var dummyHash = sync.OnceValue(func() string {
 	return h
 })
 
-func (a *Authenticator) logger() *slog.Logger {
+// loggerKey is the context key of WithLogger.
+type loggerKey struct{}
+
+// WithLogger returns a context whose logins Authenticate logs to l instead
+// of Authenticator.Logger, so a protocol server's connection attributes
+// (its connection id) appear on the Authenticator's lines too.
+func WithLogger(ctx context.Context, l *slog.Logger) context.Context {
+	return context.WithValue(ctx, loggerKey{}, l)
+}
+
+func (a *Authenticator) logger(ctx context.Context) *slog.Logger {
+	if l, ok := ctx.Value(loggerKey{}).(*slog.Logger); ok && l != nil {
+		return l
+	}
 	if a.Logger == nil {
 		return slog.New(slog.DiscardHandler)
 	}
@@ -87,7 +100,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 		ok, err := VerifyPassword(acct.PasswordHash, password)
 		switch {
 		case err != nil:
-			a.logger().Warn("auth: stored password hash unusable", "login", login, "account_id", acct.ID, "err", err)
+			a.logger(ctx).Warn("auth: stored password hash unusable", "login", login, "account_id", acct.ID, "err", err)
 			reason = "unusable password hash"
 		case !ok:
 			reason = "wrong password"
@@ -107,7 +120,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 	if len(logged) > maxLoginLength {
 		logged = logged[:maxLoginLength] + "..."
 	}
-	a.logger().Info("auth: login failed", "remote", remote.String(), "login", logged, "reason", reason)
+	a.logger(ctx).Info("auth: login failed", "remote", remote.String(), "login", logged, "reason", reason)
 	if a.Limiter != nil {
 		a.Limiter.Failure(remote)
 		if err := a.Limiter.Wait(ctx, remote); err != nil {

@@ -161,6 +161,22 @@ func TestAuthenticateStoreError(t *testing.T) {
 	}
 }
 
+func TestAuthenticateContextLogger(t *testing.T) {
+	var own, ctxLogs bytes.Buffer
+	fs := &fakeAccounts{accounts: map[string]store.Account{}}
+	a := &Authenticator{Store: fs, Logger: slog.New(slog.NewTextHandler(&own, nil))}
+	ctx := WithLogger(context.Background(), slog.New(slog.NewTextHandler(&ctxLogs, nil)).With("cid", "c42"))
+	if _, err := a.Authenticate(ctx, "x@example.org", "Pw-C0ntext", netip.MustParseAddr("192.0.2.9")); !errors.Is(err, ErrInvalidCredentials) {
+		t.Fatalf("err = %v", err)
+	}
+	if own.Len() != 0 {
+		t.Fatalf("Authenticator.Logger used despite a context logger: %q", own.String())
+	}
+	if out := ctxLogs.String(); !strings.Contains(out, "cid=c42") || !strings.Contains(out, "login=x@example.org") {
+		t.Fatalf("context logger output %q lacks cid or login", out)
+	}
+}
+
 func TestAuthenticateWithoutLimiterOrLogger(t *testing.T) {
 	fs := &fakeAccounts{accounts: map[string]store.Account{}}
 	a := &Authenticator{Store: fs}

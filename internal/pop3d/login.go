@@ -1,0 +1,272 @@
+package pop3d
+
+import (
+	"crypto/tls"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-sasl"
+
+	"mailport/internal/auth"
+	"mailport/internal/store"
+)
+
+func (s state) String() string {
+	switch s {
+	case stateAuthorization:
+		return "AUTHORIZATION"
+	case stateTransaction:
+		return "TRANSACTION"
+	case stateUpdate:
+		return "UPDATE"
+	}
+	return fmt.Sprintf("state(%d)", int(s))
+}
+
+func (ss *session) plaintextAllowed() bool {
+	return auth.PlaintextAllowed(ss.tls, ss.remote)
+}
+
+// refusePlaintext answers a login attempt on a connection where passwords
+// may not be sent in the clear, with the RFC 3206 [AUTH] code.
+func (ss *session) refusePlaintext() bool {
+	if ss.srv.cfg.TLS != nil {
+		ss.reply("-ERR [AUTH] plaintext authentication requires TLS: use STLS first")
+	} else {
+		ss.reply("-ERR [AUTH] plaintext authentication requires TLS")
+	}
+	return ss.countError()
+}
+
+// cmdUser is RFC 1939 section 7 USER.
+func (ss *session) cmdUser(args []string) bool {
+	if len(args) != 1 {
+		return ss.syntaxError("USER")
+	}
+	if !ss.plaintextAllowed() {
+		return ss.refusePlaintext()
+	}
+	ss.user = args[0]
+	ss.reply("+OK send PASS")
+	return false
+}
+
+// cmdPass is RFC 1939 section 7 PASS; it must follow USER.
+func (ss *session) cmdPass(args []string) bool {
+	if !ss.plaintextAllowed() {
+		return ss.refusePlaintext()
+	}
+	if ss.user == "" {
+		ss.reply("-ERR USER first")
+		return ss.countError()
+	}
+	if len(args) != 1 {
+		return ss.syntaxError("PASS")
+	}
+	user := ss.user
+	ss.user = ""
+	return ss.login(user, args[0])
+}
+
+// cmdAuth is RFC 5034 AUTH with the PLAIN mechanism (RFC 4616).
+func (ss *session) cmdAuth(args []string) bool {
+	if len(args) == 0 {
+		// Before RFC 5034, clients probed with a bare AUTH to get the
+		// mechanism list (RFC 1734 era); answering it costs nothing.
+		ss.reply("+OK SASL mechanisms follow")
+		if ss.plaintextAllowed() {
+			ss.reply("PLAIN")
+		}
+		ss.reply(".")
+		return false
+	}
+	if !strings.EqualFold(args[0], sasl.Plain) {
+		ss.reply("-ERR unsupported SASL mechanism")
+		return ss.countError()
+	}
+	if !ss.plaintextAllowed() {
+		return ss.refusePlaintext()
+	}
+	ss.user = ""
+
+	var encoded string
+	if len(args) == 2 {
+		// RFC 5034 section 4: "=" stands for an empty initial response.
+		encoded = args[1]
+		if encoded == "=" {
+			encoded = ""
+		}
+	} else {
+		// RFC 5034 section 4: no initial response, so send an empty
+		// challenge and read the client's response line.
+		ss.reply("+ ")
+		if !ss.flushNow() {
+			return true
+		}
+		line, err := ss.readLine(maxAuthResponseLength)
+		if errors.Is(err, errLineTooLong) {
+			ss.reply("-ERR authentication response too long")
+			return ss.countError()
+		}
+		if err != nil {
+			ss.endOnReadError(err)
+			return true
+		}
+		// RFC 5034 section 4: "*" cancels the exchange.
+		if line == "*" {
+			ss.reply("-ERR authentication cancelled")
+			return false
+		}
+		encoded = line
+	}
+	resp, err := base64.StdEncoding.DecodeString(encoded)
+	if err != nil {
+		ss.reply("-ERR invalid base64 in authentication response")
+		return ss.countError()
+	}
+
+	// The PLAIN message itself is decoded by go-sasl; the callback takes
+	// the credentials out, and the login runs here where its outcome can
+	// be answered with the right response code.
+	var identity, username, password string
+	server := sasl.NewPlainServer(func(id, user, pass string) error {
+		identity, username, password = id, user, pass
+		return nil
+	})
+	if _, _, err := server.Next(resp); err != nil {
+		ss.reply("-ERR malformed PLAIN response")
+		return ss.countError()
+	}
+	// RFC 4616 section 2: an authorization identity other than the
+	// authentication identity would mean acting as another user, which
+	// is not supported.
+	if identity != "" && !strings.EqualFold(strings.TrimSpace(identity), strings.TrimSpace(username)) {
+		ss.reply("-ERR [AUTH] authorization identity must match the login")
+		return ss.countError()
+	}
+	return ss.login(username, password)
+}
+
+// login authenticates, locks the maildrop and takes its snapshot, moving
+// to the TRANSACTION state (RFC 1939 section 4). On any failure the session
+// stays in AUTHORIZATION.
+func (ss *session) login(user, password string) bool {
+	acct, err := ss.srv.cfg.Auth.Authenticate(ss.ctx, user, password, ss.remote)
+	switch {
+	case errors.Is(err, auth.ErrInvalidCredentials):
+		// RFC 3206 section 4: [AUTH] for bad credentials.
+		ss.reply("-ERR [AUTH] invalid login or password")
+		return ss.countError()
+	case ss.ctx.Err() != nil:
+		return true
+	case err != nil:
+		ss.log.Error("pop3: authentication unavailable", "err", err)
+		ss.reply("-ERR [SYS/TEMP] authentication temporarily unavailable")
+		return false
+	}
+
+	// RFC 2449 section 8.1.2: [IN-USE] when another session holds the
+	// maildrop.
+	if !ss.srv.lockMaildrop(acct.ID) {
+		ss.log.Info("pop3: maildrop in use", "account", acct.Address)
+		ss.reply("-ERR [IN-USE] maildrop already locked")
+		return false
+	}
+	ss.acct, ss.haveLock = acct, true
+
+	mb, msgs, err := ss.snapshot()
+	if err != nil {
+		ss.srv.unlockMaildrop(acct.ID)
+		ss.acct, ss.haveLock = store.Account{}, false
+		if errors.Is(err, store.ErrNotFound) {
+			ss.log.Info("pop3: account has no INBOX", "account", acct.Address)
+			ss.reply("-ERR [SYS/PERM] this account has no maildrop")
+			return false
+		}
+		ss.log.Error("pop3: reading maildrop failed", "account", acct.Address, "err", err)
+		ss.reply("-ERR [SYS/TEMP] cannot open maildrop, try again later")
+		return false
+	}
+	ss.mailbox, ss.msgs = mb, msgs
+	ss.state = stateTransaction
+	ss.log = ss.log.With("account", acct.Address)
+	n, size := ss.stat()
+	ss.log.Info("pop3: logged in", "messages", n, "tls", ss.tls)
+	ss.reply("+OK maildrop locked and ready (%d messages, %d octets)", n, size)
+	return false
+}
+
+// snapshot reads the INBOX: message numbers 1..n in UID order.
+func (ss *session) snapshot() (store.Mailbox, []message, error) {
+	st := ss.srv.cfg.Store
+	mb, err := st.GetMailbox(ss.ctx, ss.acct.ID, "INBOX")
+	if err != nil {
+		return store.Mailbox{}, nil, fmt.Errorf("pop3d: get INBOX: %w", err)
+	}
+	list, err := st.ListMessages(ss.ctx, mb.ID)
+	if err != nil {
+		return store.Mailbox{}, nil, fmt.Errorf("pop3d: list INBOX: %w", err)
+	}
+	msgs := make([]message, len(list))
+	for i, m := range list {
+		msgs[i] = message{uid: m.UID, size: m.Size, blobID: m.BlobID}
+	}
+	return mb, msgs, nil
+}
+
+// cmdStls is RFC 2595 section 4 STLS.
+func (ss *session) cmdStls(args []string) bool {
+	if len(args) != 0 {
+		return ss.syntaxError("STLS")
+	}
+	if ss.srv.cfg.TLS == nil {
+		ss.reply("-ERR STLS not available")
+		return ss.countError()
+	}
+	if ss.tls {
+		ss.reply("-ERR TLS already active")
+		return ss.countError()
+	}
+	ss.reply("+OK begin TLS negotiation")
+	// Write directly: buffered pipelined input must not delay it.
+	if err := ss.w.Flush(); err != nil {
+		return true
+	}
+	tc := tls.Server(ss.conn, ss.srv.cfg.TLS)
+	ss.srv.mu.Lock()
+	ss.conn = tc
+	ss.srv.mu.Unlock()
+	// A new reader drops whatever the client pipelined after STLS in the
+	// clear; the TLS layer reads straight from the socket.
+	ss.setStreams(tc)
+	if err := tc.SetDeadline(time.Now().Add(handshakeTimeout)); err != nil {
+		return true
+	}
+	if err := ss.handshake(tc); err != nil {
+		ss.log.Info("pop3: STLS handshake failed", "err", err)
+		return true
+	}
+	if err := tc.SetDeadline(time.Time{}); err != nil {
+		return true
+	}
+	// RFC 2595 section 4: forget anything learnt before TLS.
+	ss.user = ""
+	ss.log.Debug("pop3: TLS started", "version", tls.VersionName(tc.ConnectionState().Version))
+	return false
+}
+
+// flushNow sends buffered output regardless of pipelined input; used
+// before waiting for a continuation line.
+func (ss *session) flushNow() bool {
+	if ss.writeErr != nil {
+		return false
+	}
+	if err := ss.w.Flush(); err != nil {
+		ss.writeErr = err
+		return false
+	}
+	return true
+}

@@ -1,0 +1,319 @@
+// Package pop3d is mailport's POP3 server: RFC 1939 with the RFC 2449
+// extension mechanism (CAPA, response codes, PIPELINING), STLS (RFC 2595),
+// AUTH PLAIN (RFC 5034) and implicit TLS (RFC 8314). The maildrop is the
+// account's INBOX.
+package pop3d
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mailport/internal/auth"
+	"mailport/internal/blob"
+	"mailport/internal/notify"
+	"mailport/internal/store"
+)
+
+// Defaults for Config fields left zero.
+const (
+	// RFC 1939 section 3: an autologout timer of at least 10 minutes.
+	DefaultIdleTimeout = 10 * time.Minute
+	// RFC 2449 section 4: command lines are at most 255 octets with CRLF.
+	DefaultMaxLineLength = 255
+	DefaultMaxConnsPerIP = 20
+)
+
+// handshakeTimeout bounds a TLS handshake (implicit TLS or STLS).
+const handshakeTimeout = 30 * time.Second
+
+// ErrServerClosed is returned by Serve and ServeTLS after Shutdown.
+var ErrServerClosed = errors.New("pop3d: server closed")
+
+// Config configures a Server.
+type Config struct {
+	// Hostname is named in the greeting.
+	Hostname string
+	// TLS enables STLS on plain listeners and is required by ServeTLS.
+	TLS *tls.Config
+	// Auth checks logins. When nil, an Authenticator over Store with its
+	// own back-off Limiter is used.
+	Auth   *auth.Authenticator
+	Store  store.Store
+	Blobs  *blob.Store
+	Bus    *notify.Bus // optional: told about expunges at QUIT
+	Logger *slog.Logger
+	// MaxConnsPerIP bounds concurrent connections from one address.
+	MaxConnsPerIP int
+	// IdleTimeout is the autologout timer (RFC 1939 section 3).
+	IdleTimeout time.Duration
+	// MaxLineLength bounds a command line including its CRLF.
+	MaxLineLength int
+}
+
+// Server is a POP3 server. Create it with NewServer.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	cidPrefix string
+	cidSeq    atomic.Uint64
+
+	// remoteAddr tells the client address of a connection; tests replace
+	// it to pose as a remote client while connecting over loopback.
+	remoteAddr func(net.Conn) netip.Addr
+
+	baseCtx context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+
+	mu        sync.Mutex
+	closing   bool
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	perIP     map[netip.Addr]int
+	locked    map[int64]bool // account IDs whose maildrop is in use
+}
+
+// NewServer returns a server for cfg, filling in defaults.
+func NewServer(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = &auth.Authenticator{Store: cfg.Store, Limiter: auth.NewLimiter(), Logger: cfg.Logger}
+	}
+	if cfg.MaxConnsPerIP <= 0 {
+		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	if cfg.MaxLineLength <= 0 {
+		cfg.MaxLineLength = DefaultMaxLineLength
+	}
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Server{
+		cfg:        cfg,
+		log:        cfg.Logger.With("proto", "pop3"),
+		cidPrefix:  hex.EncodeToString(b[:]),
+		remoteAddr: connRemoteAddr,
+		baseCtx:    ctx,
+		cancel:     cancel,
+		listeners:  make(map[net.Listener]struct{}),
+		sessions:   make(map[*session]struct{}),
+		perIP:      make(map[netip.Addr]int),
+		locked:     make(map[int64]bool),
+	}
+}
+
+// connRemoteAddr is the client's IP address, unmapped from IPv4-in-IPv6;
+// the zero Addr when the connection has no IP peer (net.Pipe).
+func connRemoteAddr(c net.Conn) netip.Addr {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// Serve accepts plain POP3 connections on ln (STLS is offered when
+// Config.TLS is set) until Shutdown. It always returns a non-nil error;
+// ErrServerClosed after Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.serve(ln, false)
+}
+
+// ServeTLS accepts implicit-TLS connections (POP3S, RFC 8314 section 3.3)
+// on ln, wrapping it with Config.TLS.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.cfg.TLS == nil {
+		return errors.New("pop3d: ServeTLS needs Config.TLS")
+	}
+	return s.serve(tls.NewListener(ln, s.cfg.TLS), true)
+}
+
+func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+
+	var backoff time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			// Out of file descriptors and the like pass; wait and retry
+			// rather than give up the listener.
+			var ne interface{ Timeout() bool }
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("pop3: accept failed, retrying", "err", err, "retry_in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("pop3d: accept: %w", err)
+		}
+		backoff = 0
+		s.startSession(conn, implicitTLS)
+	}
+}
+
+func isTemporary(err error) bool {
+	var te interface{ Temporary() bool }
+	return errors.As(err, &te) && te.Temporary()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// startSession registers conn and runs its session in a goroutine, or
+// turns it away when shutting down or over the per-address limit.
+func (s *Server) startSession(conn net.Conn, implicitTLS bool) {
+	remote := s.remoteAddr(conn)
+	cid := s.cidPrefix + "-" + strconv.FormatUint(s.cidSeq.Add(1), 10)
+	log := s.log.With("cid", cid, "remote", remote.String())
+
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
+	if s.perIP[remote] >= s.cfg.MaxConnsPerIP {
+		s.mu.Unlock()
+		log.Info("pop3: too many connections from address", "limit", s.cfg.MaxConnsPerIP)
+		go func() {
+			// The reply is best effort; with implicit TLS it also needs a
+			// handshake, bounded by the deadline.
+			conn.SetDeadline(time.Now().Add(handshakeTimeout))
+			fmt.Fprintf(conn, "-ERR [SYS/TEMP] too many connections from your address\r\n")
+			conn.Close()
+		}()
+		return
+	}
+	s.perIP[remote]++
+	ss := newSession(s, conn, remote, implicitTLS, log)
+	s.sessions[ss] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+
+	go func() {
+		defer s.wg.Done()
+		defer s.endSession(ss)
+		ss.run()
+	}()
+}
+
+func (s *Server) endSession(ss *session) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, ss)
+	if s.perIP[ss.remote]--; s.perIP[ss.remote] <= 0 {
+		delete(s.perIP, ss.remote)
+	}
+}
+
+// setIdle marks a session as waiting for a command (idle) or working on
+// one. Entering idle sets the autologout deadline; it fails once the server
+// is shutting down so that no new command is started. Shutdown interrupts
+// idle sessions' reads, under the same lock, so none is missed.
+func (s *Server) setIdle(ss *session, idle bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return errShuttingDown
+	}
+	ss.idle = idle
+	if idle {
+		return ss.conn.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+	}
+	return nil
+}
+
+// lockMaildrop takes the in-process exclusive lock on an account's
+// maildrop (RFC 1939 section 8 asks for one); false if already held.
+func (s *Server) lockMaildrop(accountID int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.locked[accountID] {
+		return false
+	}
+	s.locked[accountID] = true
+	return true
+}
+
+func (s *Server) unlockMaildrop(accountID int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.locked, accountID)
+}
+
+// Shutdown stops the listeners, ends idle sessions at once and waits for
+// sessions busy with a command to finish it. When ctx ends first, the
+// remaining connections are closed and ctx's error returned. No session
+// ended by Shutdown applies its deletions: only QUIT enters the UPDATE
+// state (RFC 1939 section 6).
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for ss := range s.sessions {
+		if ss.idle {
+			ss.conn.SetReadDeadline(time.Now())
+		}
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		s.cancel()
+		return nil
+	case <-ctx.Done():
+		s.cancel()
+		s.mu.Lock()
+		for ss := range s.sessions {
+			ss.conn.Close()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+}
