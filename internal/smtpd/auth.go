@@ -1,0 +1,122 @@
+package smtpd
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/emersion/go-sasl"
+	"github.com/emersion/go-smtp"
+
+	"mailport/internal/auth"
+	"mailport/internal/delivery"
+)
+
+// submissionSession is a session on a submission port (RFC 6409): the
+// client must authenticate (RFC 4954) before MAIL.
+type submissionSession struct {
+	*session
+}
+
+var _ smtp.AuthSession = (*submissionSession)(nil)
+
+// plaintextAllowed: passwords only inside TLS or from loopback
+// (auth.PlaintextAllowed; RFC 8314 section 3).
+func (s *submissionSession) plaintextAllowed() bool {
+	return auth.PlaintextAllowed(s.tls, s.tc.ip)
+}
+
+// AuthMechanisms offers PLAIN (RFC 4616) and LOGIN (which Roundcube and
+// older clients use) only where a password may be sent; elsewhere EHLO
+// does not list AUTH at all, and STARTTLS is the way forward.
+func (s *submissionSession) AuthMechanisms() []string {
+	if !s.plaintextAllowed() {
+		return nil
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
+
+// errAuthzid refuses a PLAIN authorization identity other than the login.
+var errAuthzid = errors.New("authorization identity differs from login")
+
+var errEncryptionRequired = smtpErr(530, [3]int{5, 7, 0}, "must issue a STARTTLS command first")
+
+func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
+	if !s.plaintextAllowed() {
+		return nil, errEncryptionRequired
+	}
+	check := func(identity, username, password string) error {
+		if identity != "" && identity != username {
+			// No proxy authorization: RFC 4616 section 2 lets the
+			// server refuse an authzid it does not support.
+			return s.authFailed(username, errAuthzid)
+		}
+		acct, err := s.srv.cfg.Auth.Authenticate(s.srv.ctx, username, password, s.tc.ip)
+		if err != nil {
+			return s.authFailed(username, err)
+		}
+		s.mu.Lock()
+		s.authUser = acct.Address
+		s.mu.Unlock()
+		s.log.Info("authenticated", "login", acct.Address, "mech", mech)
+		return nil
+	}
+	switch strings.ToUpper(mech) {
+	case sasl.Plain:
+		return sasl.NewPlainServer(check), nil
+	case sasl.Login:
+		return &loginServer{check: check}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+func (s *submissionSession) authFailed(login string, err error) error {
+	s.srv.m.AuthFailures.WithLabelValues(s.srv.proto).Inc()
+	if !errors.Is(err, auth.ErrInvalidCredentials) && !errors.Is(err, errAuthzid) {
+		// Storage failure: temporary, not the client's fault (RFC 4954
+		// section 6, 454 4.7.0).
+		s.log.Error("authentication backend failed", "login", login, "err", err)
+		return smtpErr(454, [3]int{4, 7, 0}, "temporary authentication failure")
+	}
+	return s.refuse("auth_failed", &delivery.Error{Code: 535, Enhanced: [3]int{5, 7, 8},
+		Message: "authentication credentials invalid"}, "login", login)
+}
+
+func (s *submissionSession) Mail(from string, opts *smtp.MailOptions) error {
+	s.mu.Lock()
+	authed := s.authUser != ""
+	s.mu.Unlock()
+	if !authed {
+		// RFC 4954 section 6: 530 5.7.0 Authentication required.
+		return s.refuse("auth_required", &delivery.Error{Code: 530, Enhanced: [3]int{5, 7, 0},
+			Message: "authentication required"}, "from", from)
+	}
+	return s.session.Mail(from, opts)
+}
+
+// loginServer is the server side of the LOGIN mechanism
+// (draft-murchison-sasl-login): prompt "Username:", then "Password:";
+// the client may send the user name as initial response.
+type loginServer struct {
+	check    func(identity, username, password string) error
+	username string
+	step     int
+}
+
+func (l *loginServer) Next(response []byte) (challenge []byte, done bool, err error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if response == nil {
+			return []byte("Username:"), false, nil
+		}
+		fallthrough
+	case 1:
+		l.username = string(response)
+		l.step = 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.check("", l.username, string(response))
+	}
+	return nil, true, sasl.ErrUnexpectedClientResponse
+}

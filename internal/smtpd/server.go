@@ -1,0 +1,360 @@
+// Package smtpd is mailport's inbound SMTP server on emersion/go-smtp: the
+// MX listener (port 25: mail for our domains only, no AUTH) and the
+// submission listeners (587 with STARTTLS, 465 with implicit TLS: AUTH
+// required). Accepted messages go through delivery.Deliverer; a 250 after
+// DATA means the message is durably stored.
+//
+// What go-smtp does and what this package adds (checked against go-smtp
+// v0.25.1):
+//   - End of data: go-smtp's DATA reader ends only at CRLF "." CRLF; a bare
+//     LF never ends a line for it, so "\n.\n", "\n.\r\n" and "\r.\r" do not
+//     end the data. It passes CR and LF through unchanged; lineEndingReader
+//     refuses any CR or LF outside a CRLF pair (RFC 5321 section 2.3.8) and
+//     go-smtp then discards the rest of the data up to the real terminator,
+//     so nothing after a fake terminator is read as commands.
+//   - STARTTLS: go-smtp builds a new buffered reader on the TLS connection
+//     after the handshake, so commands pipelined before it are dropped.
+//   - Source routes (RFC 5321 section 3.3, Appendix C): go-smtp drops
+//     "@a,@b:" and hands over the final mailbox, which RFC 5321 allows; the
+//     final mailbox is resolved like any other, so a route cannot make us
+//     relay. Quoted local parts reach directory.ParseAddress with their
+//     quotes removed ("a@b"@local becomes a@b@local) and are refused there.
+//   - Limits go-smtp lacks or applies differently: connections per IP
+//     (limitListener), an idle read timeout that does not cut off a slow
+//     but moving DATA (trackedConn), errors per session, recipients per
+//     message counted here so refusals show in the metrics.
+package smtpd
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailport/internal/auth"
+	"mailport/internal/delivery"
+	"mailport/internal/directory"
+	"mailport/internal/metrics"
+)
+
+// Outbound is the seam for the outbound queue (a later issue). While it is
+// nil, submission refuses remote recipients with 451 4.4.0 and the MX
+// refuses aliases that only point outside with 451 4.3.0. When set, remote
+// recipients are collected in delivery.Envelope.Remote and Enqueue is
+// called after the local copies are stored, before the client gets 250;
+// Enqueue must make the message durable (blob.Link of d.BlobID) before it
+// returns.
+type Outbound interface {
+	Enqueue(ctx context.Context, d *delivery.Delivery) error
+}
+
+// Config configures a Server. Zero limits take the defaults.
+type Config struct {
+	// Hostname is the name in the greeting and in Received fields.
+	Hostname string
+	// TLS enables STARTTLS (and is required by ServeTLS).
+	TLS       *tls.Config
+	Directory *directory.Service
+	Deliverer *delivery.Deliverer
+	// Auth checks submission logins; required when Submission is set.
+	Auth    *auth.Authenticator
+	Metrics *metrics.Metrics
+	Logger  *slog.Logger
+	// Outbound queues mail for remote recipients; nil for now.
+	Outbound Outbound
+
+	MaxMessageBytes int64 // default 50 MiB
+	MaxRecipients   int   // default 100
+	// MaxLineLength bounds command and text lines including CRLF
+	// (RFC 5321 section 4.5.3.1.6 requires at least 1000); default 2000.
+	MaxLineLength int
+	MaxConnsPerIP int // default 20
+	// MaxErrors is how many refused commands a session may collect
+	// before it is closed with 421; default 20.
+	MaxErrors    int
+	ReadTimeout  time.Duration // idle time allowed between reads; default 5 min
+	WriteTimeout time.Duration // default 1 min
+	// Submission makes this a message submission server (RFC 6409):
+	// AUTH required before MAIL.
+	Submission bool
+}
+
+// Server is one SMTP service (MX or submission) over any number of
+// listeners.
+type Server struct {
+	cfg   Config
+	smtp  *smtp.Server
+	log   *slog.Logger
+	m     *metrics.Metrics
+	proto string // metrics label: "smtp" or "submission"
+
+	mu       sync.Mutex
+	perIP    map[netip.Addr]int
+	conns    map[*trackedConn]struct{}
+	shutting bool
+	idle     *sync.Cond // signalled when a connection goes away
+
+	ctx    context.Context // for deliveries; cancelled when Shutdown gives up
+	cancel context.CancelFunc
+}
+
+// New returns a server for cfg.
+func New(cfg Config) *Server {
+	if cfg.MaxMessageBytes <= 0 {
+		cfg.MaxMessageBytes = 50 << 20
+	}
+	if cfg.MaxRecipients <= 0 {
+		cfg.MaxRecipients = 100
+	}
+	if cfg.MaxLineLength <= 0 {
+		cfg.MaxLineLength = 2000
+	}
+	if cfg.MaxConnsPerIP <= 0 {
+		cfg.MaxConnsPerIP = 20
+	}
+	if cfg.MaxErrors <= 0 {
+		cfg.MaxErrors = 20
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 5 * time.Minute
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = time.Minute
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
+	s := &Server{
+		cfg:   cfg,
+		log:   cfg.Logger,
+		m:     cfg.Metrics,
+		proto: "smtp",
+		perIP: make(map[netip.Addr]int),
+		conns: make(map[*trackedConn]struct{}),
+	}
+	if cfg.Submission {
+		s.proto = "submission"
+	}
+	s.idle = sync.NewCond(&s.mu)
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+
+	ss := smtp.NewServer(backend{s})
+	ss.Domain = cfg.Hostname
+	ss.TLSConfig = cfg.TLS
+	ss.MaxMessageBytes = cfg.MaxMessageBytes
+	// Counted by the session instead, so refusals are logged and counted.
+	ss.MaxRecipients = 0
+	ss.MaxLineLength = cfg.MaxLineLength
+	ss.ReadTimeout = cfg.ReadTimeout
+	ss.WriteTimeout = cfg.WriteTimeout
+	ss.EnableSMTPUTF8 = true
+	// go-smtp only offers AUTH over TLS unless this is set; the session
+	// applies auth.PlaintextAllowed (TLS or loopback) itself.
+	ss.AllowInsecureAuth = true
+	ss.ErrorLog = errorLog{s.log}
+	s.smtp = ss
+	return s
+}
+
+// errorLog routes go-smtp's internal error lines (handler errors, panics)
+// to slog; they name the remote address in their text.
+type errorLog struct{ log *slog.Logger }
+
+func (l errorLog) Printf(format string, v ...any) {
+	l.log.Warn(strings.TrimSpace(fmt.Sprintf(format, v...)), "component", "go-smtp")
+}
+func (l errorLog) Println(v ...any) {
+	l.log.Warn(strings.TrimSpace(fmt.Sprintln(v...)), "component", "go-smtp")
+}
+
+// Serve accepts plain connections (STARTTLS offered when Config.TLS is
+// set) until Shutdown. It returns nil after Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.serve(&limitListener{Listener: ln, srv: s})
+}
+
+// ServeTLS accepts implicit-TLS connections (RFC 8314, port 465).
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.cfg.TLS == nil {
+		return errors.New("smtpd: ServeTLS needs Config.TLS")
+	}
+	return s.serve(tls.NewListener(&limitListener{Listener: ln, srv: s, implicit: true}, s.cfg.TLS))
+}
+
+func (s *Server) serve(ln net.Listener) error {
+	s.mu.Lock()
+	shutting := s.shutting
+	s.mu.Unlock()
+	if shutting {
+		ln.Close()
+		return smtp.ErrServerClosed
+	}
+	err := s.smtp.Serve(ln)
+	if err != nil && s.isShutting() {
+		return nil
+	}
+	return err
+}
+
+func (s *Server) isShutting() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutting
+}
+
+// Shutdown stops accepting, closes idle connections, lets every message
+// transfer in progress finish and get its reply (then closes that
+// connection), and returns when all connections are gone. If ctx ends
+// first, the remaining connections are closed and ctx's error returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutting = true
+	for c := range s.conns {
+		c.mu.Lock()
+		busy := c.busy
+		c.mu.Unlock()
+		if !busy {
+			// Idle (between commands or transactions): nothing was
+			// promised to the client, who will retry.
+			c.Conn.Close()
+		}
+	}
+	s.mu.Unlock()
+
+	err := s.smtp.Shutdown(ctx)
+	if errors.Is(err, smtp.ErrServerClosed) {
+		err = nil
+	}
+	if ctx.Err() != nil {
+		s.cancel()
+		s.mu.Lock()
+		for c := range s.conns {
+			c.Conn.Close()
+		}
+		s.mu.Unlock()
+		return ctx.Err()
+	}
+	// go-smtp waits for connections it accepted; wait for ours too
+	// (a connection refused at accept is not one of them).
+	s.mu.Lock()
+	for len(s.conns) > 0 {
+		s.idle.Wait()
+	}
+	s.mu.Unlock()
+	s.cancel()
+	return err
+}
+
+// track registers an accepted connection, enforcing the per-IP limit.
+func (s *Server) track(c net.Conn) (*trackedConn, error) {
+	ip := addrIP(c.RemoteAddr())
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting {
+		return nil, errShuttingDown
+	}
+	if s.perIP[ip] >= s.cfg.MaxConnsPerIP {
+		s.m.MessagesRejected.WithLabelValues("too_many_connections").Inc()
+		return nil, errTooManyConns
+	}
+	s.perIP[ip]++
+	tc := &trackedConn{Conn: c, srv: s, cid: newCID(), ip: ip, readTimeout: s.cfg.ReadTimeout}
+	s.conns[tc] = struct{}{}
+	s.m.Connections.WithLabelValues(s.proto).Inc()
+	s.m.ActiveConnections.WithLabelValues(s.proto).Inc()
+	s.log.Info("connection", "cid", tc.cid, "remote", ip.String())
+	return tc, nil
+}
+
+func (s *Server) untrack(c *trackedConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; !ok {
+		return
+	}
+	delete(s.conns, c)
+	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
+		delete(s.perIP, c.ip)
+	}
+	s.m.ActiveConnections.WithLabelValues(s.proto).Dec()
+	s.log.Info("connection closed", "cid", c.cid, "remote", c.ip.String())
+	s.idle.Broadcast()
+}
+
+// beginTransfer marks c busy for the length of a message transfer; it
+// fails once Shutdown has begun.
+func (s *Server) beginTransfer(c *trackedConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutting {
+		return false
+	}
+	c.mu.Lock()
+	c.busy = true
+	c.mu.Unlock()
+	return true
+}
+
+// endTransfer clears busy; during shutdown the connection closes right
+// after the reply to this message is written.
+func (s *Server) endTransfer(c *trackedConn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c.mu.Lock()
+	c.busy = false
+	if s.shutting {
+		c.closeAfterWrite = true
+	}
+	c.mu.Unlock()
+}
+
+// backend creates a session per EHLO/HELO (and again after STARTTLS).
+type backend struct{ s *Server }
+
+func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	tc := findTracked(c.Conn())
+	if tc == nil {
+		return nil, errors.New("smtpd: connection not accepted through smtpd")
+	}
+	_, isTLS := c.TLSConnectionState()
+	sess := &session{
+		srv:  b.s,
+		tc:   tc,
+		tls:  isTLS,
+		helo: c.Hostname(),
+		log:  b.s.log.With("cid", tc.cid, "remote", tc.ip.String()),
+	}
+	sess.log.Debug("session", "helo", sess.helo, "tls", isTLS)
+	if b.s.cfg.Submission {
+		return &submissionSession{session: sess}, nil
+	}
+	return sess, nil
+}
+
+func findTracked(c net.Conn) *trackedConn {
+	for range 3 {
+		switch v := c.(type) {
+		case *trackedConn:
+			return v
+		case *tls.Conn:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+	}
+	return nil
+}
