@@ -21,8 +21,9 @@ var _ smtp.AuthSession = (*submissionSession)(nil)
 
 // plaintextAllowed: passwords only inside TLS or from loopback
 // (auth.PlaintextAllowed; RFC 8314 section 3).
+// Without an Authenticator no login can succeed, so AUTH is not offered.
 func (s *submissionSession) plaintextAllowed() bool {
-	return auth.PlaintextAllowed(s.tls, s.tc.ip)
+	return s.srv.cfg.Auth != nil && auth.PlaintextAllowed(s.tls, s.tc.ip)
 }
 
 // AuthMechanisms offers PLAIN (RFC 4616) and LOGIN (which Roundcube and
