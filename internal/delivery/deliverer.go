@@ -13,6 +13,7 @@ import (
 
 	"mailport/internal/blob"
 	"mailport/internal/directory"
+	"mailport/internal/metrics"
 	"mailport/internal/store"
 )
 
@@ -111,7 +112,8 @@ type Delivery struct {
 	Log            *slog.Logger
 
 	data       io.Reader
-	spoolTaken bool // a stored message owns BlobID
+	dataEnd    time.Time // when data reached EOF (end of DATA)
+	spoolTaken bool      // a stored message owns BlobID
 }
 
 // Config configures a Deliverer.
@@ -128,6 +130,9 @@ type Config struct {
 	// header not counted); 0 is unlimited.
 	MaxMessageBytes int64
 	Logger          *slog.Logger
+	// Metrics, when set, receives the delivery latency: from the end of
+	// the content stream to the copies being durably stored.
+	Metrics *metrics.Metrics
 	// Now returns the current time (tests set it); default time.Now.
 	Now func() time.Time
 }
@@ -234,6 +239,9 @@ func (dl *Deliverer) Deliver(ctx context.Context, d *Delivery) error {
 			d.Log.Info("delivery refused", "stage", s.Name(), "code", e.Code, "err", err)
 			return e
 		}
+	}
+	if m := dl.cfg.Metrics; m != nil && !d.dataEnd.IsZero() {
+		m.DeliveryLatency.Observe(time.Since(d.dataEnd).Seconds())
 	}
 	return nil
 }

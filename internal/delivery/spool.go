@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"mailport/internal/blob"
 )
@@ -29,7 +30,8 @@ func (s spoolStage) Process(ctx context.Context, d *Delivery) error {
 	if s.max > 0 {
 		limit = s.max + int64(len(d.Header))
 	}
-	id, size, err := s.blobs.Put(ctx, io.MultiReader(bytes.NewReader(d.Header), d.data), limit)
+	content := &endReader{r: d.data, end: &d.dataEnd}
+	id, size, err := s.blobs.Put(ctx, io.MultiReader(bytes.NewReader(d.Header), content), limit)
 	d.data = nil
 	if err != nil {
 		if errors.Is(err, blob.ErrTooLarge) {
@@ -57,4 +59,19 @@ func (s spoolStage) Process(ctx context.Context, d *Delivery) error {
 	}
 	d.ParsedEnvelope, d.Structure = env, structure
 	return nil
+}
+
+// endReader notes when its reader reports EOF: the end of the client's
+// data, from which delivery latency is measured.
+type endReader struct {
+	r   io.Reader
+	end *time.Time
+}
+
+func (e *endReader) Read(p []byte) (int, error) {
+	n, err := e.r.Read(p)
+	if err == io.EOF && e.end.IsZero() {
+		*e.end = time.Now()
+	}
+	return n, err
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -17,15 +16,13 @@ import (
 // than repairing them, is what keeps a message from hiding an end of data
 // that another MTA would see (SMTP smuggling). It also bounds line length
 // for BDAT, where go-smtp does not, and gives go-smtp's errors their
-// delivery meaning. end records when the data was complete, for the
-// delivery-latency metric.
+// delivery meaning.
 type lineEndingReader struct {
 	r       io.Reader
 	maxLine int // octets including CRLF; 0 = no limit
 	lineLen int
 	prevCR  bool
 	err     error
-	end     time.Time
 }
 
 func (l *lineEndingReader) fail(e *delivery.Error) (int, error) {
@@ -61,7 +58,6 @@ func (l *lineEndingReader) Read(b []byte) (int, error) {
 		if l.prevCR {
 			return l.fail(delivery.ErrorBareLineEnding(errors.New("bare CR at end of message")))
 		}
-		l.end = time.Now()
 	case errors.Is(err, smtp.ErrDataTooLarge):
 		return l.fail(delivery.ErrorTooLarge(err))
 	case errors.Is(err, smtp.ErrTooLongLine):

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"mailport/internal/delivery"
 	"mailport/internal/metrics"
 )
 
@@ -52,6 +53,8 @@ func TestLogsAndMetrics(t *testing.T) {
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New()
 	cfg.Metrics = m
+	cfg.Deliverer = delivery.NewDeliverer(delivery.Config{Hostname: "mx.example.test", Store: w.st, Blobs: w.blobs,
+		Committer: w.com, Logger: quiet, Metrics: m})
 	s, addr := start(t, cfg, false)
 
 	c := dialRaw(t, addr)

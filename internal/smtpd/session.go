@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/emersion/go-smtp"
 
@@ -213,8 +212,7 @@ func (s *session) Data(r io.Reader) error {
 	defer s.srv.endTransfer(s.tc)
 
 	dl := s.srv.cfg.Deliverer
-	lr := &lineEndingReader{r: r, maxLine: s.srv.cfg.MaxLineLength}
-	d := dl.NewDelivery(env, lr)
+	d := dl.NewDelivery(env, &lineEndingReader{r: r, maxLine: s.srv.cfg.MaxLineLength})
 	d.Log = d.Log.With("cid", s.tc.cid, "remote", s.tc.ip.String())
 	err := dl.Deliver(s.srv.ctx, d)
 	if err == nil && len(env.Remote) > 0 {
@@ -225,9 +223,6 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		e := delivery.AsError(err)
 		return s.refuse(dataReason(e), e, "delivery", d.ID)
-	}
-	if !lr.end.IsZero() {
-		s.srv.m.DeliveryLatency.Observe(time.Since(lr.end).Seconds())
 	}
 	s.srv.m.MessagesAccepted.WithLabelValues(s.srv.proto).Inc()
 	stored := 0
