@@ -32,6 +32,10 @@
 // Reader.LiteralMinus, non-synchronizing literals above 4096 bytes are
 // refused (RFC 7888 section 5) and skipped.
 //
+// Reader.AppendCheck lets the session refuse an APPEND message from its
+// announcement (NO [TRYCREATE] for a missing mailbox, NO [OVERQUOTA])
+// before a continuation request is sent or its bytes are read.
+//
 // APPEND messages are streamed: ReadCommand returns *AppendArgs whose
 // Message.Body reads the literal straight from the connection (at most
 // Reader.MaxLiteralSize, "NO [TOOBIG]" above). After consuming it the

@@ -280,3 +280,78 @@ func itoa(n int) string {
 	}
 	return string(b)
 }
+
+func TestAppendCheck(t *testing.T) {
+	type call struct {
+		mailbox string
+		size    int64
+	}
+	var calls []call
+	check := func(mailbox string, size int64) error {
+		calls = append(calls, call{mailbox, size})
+		switch mailbox {
+		case "Missing":
+			return &ParseError{Status: "NO", Code: "TRYCREATE", Msg: "no such mailbox"}
+		case "Full":
+			return errors.New("over quota")
+		}
+		return nil
+	}
+
+	// Synchronizing: refused from the announcement alone, no "+".
+	r, g := newGated([]string{"a APPEND Missing {10}\r\n"}, []int{0})
+	r.AppendCheck = check
+	_, err := r.ReadCommand()
+	pe, ok := AsParseError(err)
+	if !ok || pe.Status != "NO" || pe.Code != "TRYCREATE" || pe.Fatal || pe.Tag != "a" {
+		t.Fatalf("refused sync APPEND: %v", err)
+	}
+	if g.overread || g.continues != 0 {
+		t.Errorf("refused literal read (%v) or continued (%d)", g.overread, g.continues)
+	}
+
+	// Non-synchronizing: the bytes are skipped and the connection goes on;
+	// a plain error becomes NO.
+	r = newTestReader("b APPEND Full {5+}\r\nhello\r\nc APPEND &ZeVnLIqe- {2+}\r\nok\r\n")
+	r.AppendCheck = check
+	_, err = r.ReadCommand()
+	if pe, ok := AsParseError(err); !ok || pe.Status != "NO" || pe.Msg != "over quota" || pe.Fatal {
+		t.Fatalf("refused non-sync APPEND: %v", err)
+	}
+	cmd, err := r.ReadCommand()
+	if err != nil || cmd.Tag != "c" {
+		t.Fatalf("after refused APPEND: %+v %v", cmd, err)
+	}
+	want := []call{{"Missing", 10}, {"Full", 5}, {"日本語", 2}}
+	if len(calls) != len(want) {
+		t.Fatalf("calls %v, want %v", calls, want)
+	}
+	for i := range want {
+		if calls[i] != want[i] {
+			t.Errorf("call %d = %v, want %v", i, calls[i], want[i])
+		}
+	}
+}
+
+func TestDiscardSkipsLiterals(t *testing.T) {
+	tests := []struct{ name, in string }{
+		// The client sends a non-synchronizing literal's bytes at once,
+		// so skipping the bad command must skip them too.
+		{"non-sync literal in bad command", "a FROB {5+}\r\nb NOO more {3+}\r\nabc\r\n"},
+		// A synchronizing literal is not sent before "+", which a bad
+		// command never gets.
+		{"sync literal in bad command", "a FROB {5}\r\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newTestReader(tc.in + "next NOOP\r\n")
+			if _, err := r.ReadCommand(); err == nil {
+				t.Fatal("bad command accepted")
+			}
+			cmd, err := r.ReadCommand()
+			if err != nil || cmd.Tag != "next" {
+				t.Fatalf("after bad command: %+v %v", cmd, err)
+			}
+		})
+	}
+}

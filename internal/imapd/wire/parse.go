@@ -603,6 +603,7 @@ func parseAppend(r *Reader, _ *Command) (any, error) {
 	if err := r.sp(); err != nil {
 		return nil, err
 	}
+	r.appendTo = mbox
 	msg, err := r.appendMessage()
 	if err != nil {
 		return nil, err
@@ -644,7 +645,12 @@ func (r *Reader) appendMessage() (*AppendMessage, error) {
 	if msg.Binary, err = r.maybe('~'); err != nil {
 		return nil, err
 	}
-	n, err := r.literalHeader(r.MaxLiteralSize, "NO", false)
+	var check func(int64) error
+	if r.AppendCheck != nil {
+		mbox := r.appendTo
+		check = func(n int64) error { return r.AppendCheck(mbox, n) }
+	}
+	n, err := r.literalHeader(r.MaxLiteralSize, "NO", false, check)
 	if err != nil {
 		return nil, err
 	}

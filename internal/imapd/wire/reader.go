@@ -44,16 +44,29 @@ type Reader struct {
 	MaxCommandSize   int64 // buffered bytes of one command, literals included
 	MaxNesting       int
 
-	// LiteralMinus makes the reader enforce LITERAL- (RFC 7888 section 5):
-	// non-synchronizing literals above 4096 bytes are refused with
-	// "BAD [TOOBIG]". With it false the server is assumed to advertise
-	// LITERAL+ and non-synchronizing literals are accepted up to the limits.
+	// LiteralMinus makes the reader enforce LITERAL- (RFC 7888 section 5,
+	// also the IMAP4rev2 default, RFC 9051 section 4.3): non-synchronizing
+	// literals above 4096 bytes are refused with "BAD [TOOBIG]" and their
+	// bytes skipped. Set it when the server advertises LITERAL- rather than
+	// LITERAL+; with it false non-synchronizing literals of any size within
+	// the limits are accepted (LITERAL+).
 	LiteralMinus bool
 
 	// UTF8 is set by the session once the client has enabled UTF8=ACCEPT
 	// or IMAP4rev2 (RFC 9051 section 6.3.1, RFC 6855): mailbox names are
 	// then read as UTF-8 instead of modified UTF-7.
 	UTF8 bool
+
+	// AppendCheck, when set, is called for each APPEND message whose
+	// literal has been announced within MaxLiteralSize, before any
+	// continuation request, with the (decoded) target mailbox and the
+	// announced size. Returning an error refuses the message before its
+	// bytes are read: return a *ParseError such as
+	// {Status: "NO", Code: "TRYCREATE", Msg: "no such mailbox"} or
+	// {Status: "NO", Code: "OVERQUOTA", ...} (any other error becomes a
+	// NO with its text). ReadCommand or NextAppendMessage then returns that
+	// error, recoverable: a refused non-synchronizing literal is skipped.
+	AppendCheck func(mailbox string, size int64) error
 
 	// Continue is called after a synchronizing literal "{N}" has been
 	// announced and accepted (size within limits), before its bytes are
@@ -71,6 +84,7 @@ type Reader struct {
 	tag      string
 	name     string
 	append   *literalBody // unfinished APPEND message literal
+	appendTo string       // mailbox of the APPEND being read
 	inAppend bool         // an APPEND command is being read message by message
 	sb       strings.Builder
 }
@@ -322,7 +336,7 @@ func (r *Reader) quoted() (string, error) {
 // It enforces limit (status is the response status for a refusal), then
 // calls Continue for a synchronizing literal. On return the bytes of the
 // literal are next on the stream.
-func (r *Reader) literalHeader(limit int64, status string, buffered bool) (int64, error) {
+func (r *Reader) literalHeader(limit int64, status string, buffered bool, check func(n int64) error) (int64, error) {
 	if err := r.expect('{', "literal"); err != nil {
 		return 0, err
 	}
@@ -369,6 +383,9 @@ func (r *Reader) literalHeader(limit int64, status string, buffered bool) (int64
 			return 0, &ParseError{Status: "BAD", Code: "TOOBIG", LiteralSize: n,
 				Msg: fmt.Sprintf("non-synchronizing literal of %d bytes exceeds LITERAL- limit of %d", n, LiteralMinusMax)}
 		}
+		if err := r.checkLiteral(check, n, nonSync); err != nil {
+			return 0, err
+		}
 		return n, nil
 	}
 	if tooBig {
@@ -378,6 +395,9 @@ func (r *Reader) literalHeader(limit int64, status string, buffered bool) (int64
 		return 0, &ParseError{Status: status, Code: "TOOBIG", LiteralSize: n,
 			Msg: fmt.Sprintf("literal of %s bytes too large (limit %d)", digits, limit)}
 	}
+	if err := r.checkLiteral(check, n, nonSync); err != nil {
+		return 0, err
+	}
 	if r.Continue != nil {
 		if err := r.Continue(); err != nil {
 			r.fatal = err
@@ -385,6 +405,36 @@ func (r *Reader) literalHeader(limit int64, status string, buffered bool) (int64
 		}
 	}
 	return n, nil
+}
+
+// checkLiteral runs the session's check of an announced literal (see
+// Reader.AppendCheck). A refusal of a synchronizing literal ends the
+// command (the client will not send it); the bytes of a non-synchronizing
+// one are already coming and are skipped with the rest of the line.
+func (r *Reader) checkLiteral(check func(int64) error, n int64, nonSync bool) error {
+	if check == nil {
+		return nil
+	}
+	err := check(n)
+	if err == nil {
+		return nil
+	}
+	pe, ok := AsParseError(err)
+	if !ok {
+		pe = &ParseError{Status: "NO", Msg: err.Error()}
+	}
+	pe.Fatal = false
+	if pe.Status == "" {
+		pe.Status = "NO"
+	}
+	if !nonSync {
+		r.lineDone = true
+		return pe
+	}
+	if err := r.skip(n); err != nil {
+		return err
+	}
+	return pe
 }
 
 // skip discards n literal bytes.
@@ -398,7 +448,7 @@ func (r *Reader) skip(n int64) error {
 // literal reads a buffered literal (every literal except an APPEND
 // message).
 func (r *Reader) literal() (string, error) {
-	n, err := r.literalHeader(r.MaxStringLiteral, "BAD", true)
+	n, err := r.literalHeader(r.MaxStringLiteral, "BAD", true, nil)
 	if err != nil {
 		return "", err
 	}
