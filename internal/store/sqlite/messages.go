@@ -39,7 +39,8 @@ func decodeDate(nanos, offset int64) time.Time {
 // and the next MODSEQ of its mailbox. A message that cannot be stored
 // (unknown mailbox, over quota, bad flags) gets its own Err; the others are
 // stored. The returned error is for failures of the whole batch, in which
-// case nothing was stored.
+// case nothing was stored. The search text of each message is stored and
+// indexed in the same transaction (see search.go).
 func (db *DB) AppendMessages(ctx context.Context, msgs []store.NewMessage) ([]store.AppendResult, error) {
 	if len(msgs) == 0 {
 		return nil, nil
@@ -93,11 +94,11 @@ type accountState struct {
 // counters of one AppendMessages transaction; counters are written back
 // once per mailbox and account in flush rather than once per message.
 type appender struct {
-	tx                             *sql.Tx
-	getMailbox, getAccount, insert *sql.Stmt
-	mailboxes                      map[int64]*mailboxState // nil value: mailbox does not exist
-	accounts                       map[int64]*accountState
-	order                          []int64 // mailbox ids in first-use order, for a stable write order
+	tx                                         *sql.Tx
+	getMailbox, getAccount, insert, insertText *sql.Stmt
+	mailboxes                                  map[int64]*mailboxState // nil value: mailbox does not exist
+	accounts                                   map[int64]*accountState
+	order                                      []int64 // mailbox ids in first-use order, for a stable write order
 }
 
 func newAppender(ctx context.Context, tx *sql.Tx) (*appender, error) {
@@ -117,11 +118,15 @@ func newAppender(ctx context.Context, tx *sql.Tx) (*appender, error) {
 		a.close()
 		return nil, err
 	}
+	if a.insertText, err = tx.PrepareContext(ctx, insertTextSQL); err != nil {
+		a.close()
+		return nil, err
+	}
 	return a, nil
 }
 
 func (a *appender) close() {
-	for _, s := range []*sql.Stmt{a.getMailbox, a.getAccount, a.insert} {
+	for _, s := range []*sql.Stmt{a.getMailbox, a.getAccount, a.insert, a.insertText} {
 		if s != nil {
 			s.Close()
 		}
@@ -198,6 +203,13 @@ func (a *appender) append(ctx context.Context, nm store.NewMessage) (store.Messa
 	id, err := res.LastInsertId()
 	if err != nil {
 		return store.Message{}, err
+	}
+	// The search text goes in with the message, in the same transaction,
+	// so SEARCH never sees a message it cannot search.
+	if nm.HeaderText != "" || nm.BodyText != "" {
+		if _, err := a.insertText.ExecContext(ctx, id, foldText(nm.HeaderText), foldText(nm.BodyText)); err != nil {
+			return store.Message{}, err
+		}
 	}
 	mb.uidnext++
 	mb.modseq = modseq
@@ -431,56 +443,8 @@ func (db *DB) Expunge(ctx context.Context, mailboxID int64, uids []uint32) ([]st
 	uids = uniqueUIDs(uids)
 	var blobs []string
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		var accountID, modseq, messages, unseen, size int64
-		if err := tx.QueryRowContext(ctx, `SELECT account_id, highestmodseq, messages, unseen, size
-			FROM mailboxes WHERE id = ?`, mailboxID).Scan(&accountID, &modseq, &messages, &unseen, &size); err != nil {
-			return err
-		}
-		del, err := tx.PrepareContext(ctx, `DELETE FROM messages WHERE mailbox_id = ? AND uid = ?
-			RETURNING size, flags, blob_id`)
+		candidates, err := expungeTx(ctx, tx, mailboxID, uids)
 		if err != nil {
-			return err
-		}
-		defer del.Close()
-		tomb, err := tx.PrepareContext(ctx, `INSERT INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer tomb.Close()
-		var candidates []string
-		var freed int64
-		for _, uid := range uids {
-			var msize, bits int64
-			var blobID string
-			err := del.QueryRowContext(ctx, mailboxID, int64(uid)).Scan(&msize, &bits, &blobID)
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			if err != nil {
-				return err
-			}
-			modseq++
-			if _, err := tomb.ExecContext(ctx, mailboxID, int64(uid), modseq); err != nil {
-				return err
-			}
-			messages--
-			size -= msize
-			freed += msize
-			if bits&bitSeen == 0 {
-				unseen--
-			}
-			candidates = append(candidates, blobID)
-		}
-		if len(candidates) == 0 {
-			blobs = nil
-			return nil
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET highestmodseq = ?, messages = ?, unseen = ?, size = ?
-			WHERE id = ?`, modseq, messages, unseen, size, mailboxID); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE accounts SET used_bytes = used_bytes - ? WHERE id = ?`,
-			freed, accountID); err != nil {
 			return err
 		}
 		blobs, err = unreferenced(ctx, tx, candidates)
@@ -490,6 +454,65 @@ func (db *DB) Expunge(ctx context.Context, mailboxID int64, uids []uint32) ([]st
 		return nil, wrap(err, "expunge from mailbox %d", mailboxID)
 	}
 	return blobs, nil
+}
+
+// expungeTx does the work of Expunge inside tx for uids sorted without
+// duplicates, and returns the blob ids of the removed messages (with
+// repeats), which may still be used by other messages. Their search text
+// goes with them through the message_text foreign key.
+func expungeTx(ctx context.Context, tx *sql.Tx, mailboxID int64, uids []uint32) ([]string, error) {
+	var accountID, modseq, messages, unseen, size int64
+	if err := tx.QueryRowContext(ctx, `SELECT account_id, highestmodseq, messages, unseen, size
+		FROM mailboxes WHERE id = ?`, mailboxID).Scan(&accountID, &modseq, &messages, &unseen, &size); err != nil {
+		return nil, err
+	}
+	del, err := tx.PrepareContext(ctx, `DELETE FROM messages WHERE mailbox_id = ? AND uid = ?
+		RETURNING size, flags, blob_id`)
+	if err != nil {
+		return nil, err
+	}
+	defer del.Close()
+	tomb, err := tx.PrepareContext(ctx, `INSERT INTO tombstones (mailbox_id, uid, modseq) VALUES (?, ?, ?)`)
+	if err != nil {
+		return nil, err
+	}
+	defer tomb.Close()
+	var candidates []string
+	var freed int64
+	for _, uid := range uids {
+		var msize, bits int64
+		var blobID string
+		err := del.QueryRowContext(ctx, mailboxID, int64(uid)).Scan(&msize, &bits, &blobID)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		modseq++
+		if _, err := tomb.ExecContext(ctx, mailboxID, int64(uid), modseq); err != nil {
+			return nil, err
+		}
+		messages--
+		size -= msize
+		freed += msize
+		if bits&bitSeen == 0 {
+			unseen--
+		}
+		candidates = append(candidates, blobID)
+	}
+	if len(candidates) == 0 {
+		return nil, nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE mailboxes SET highestmodseq = ?, messages = ?, unseen = ?, size = ?
+		WHERE id = ?`, modseq, messages, unseen, size, mailboxID); err != nil {
+		return nil, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET used_bytes = used_bytes - ? WHERE id = ?`,
+		freed, accountID); err != nil {
+		return nil, err
+	}
+	return candidates, nil
 }
 
 // ChangesSince reports, from one snapshot, the messages whose MODSEQ is

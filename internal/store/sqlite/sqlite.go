@@ -240,7 +240,8 @@ func boolInt(b bool) int64 {
 
 // Check runs SQLite's integrity and foreign key checks and verifies the
 // counters the store maintains (mailbox counts, account usage, UIDNEXT and
-// HIGHESTMODSEQ) against the message rows.
+// HIGHESTMODSEQ) against the message rows, and that the search index has
+// an entry for each stored search text.
 func (db *DB) Check(ctx context.Context) error {
 	var problems []string
 	err := db.read(ctx, func(tx *sql.Tx) error {
@@ -299,6 +300,13 @@ func (db *DB) Check(ctx context.Context) error {
 				LEFT JOIN (SELECT account_id, SUM(size) AS size FROM mailboxes GROUP BY account_id) s
 				       ON s.account_id = a.id
 				WHERE a.used_bytes != COALESCE(s.size, 0)`},
+			// The triggers keep one index row per message_text row; a
+			// difference means SEARCH misses messages or scans stale
+			// entries.
+			{"search index", `
+				SELECT (SELECT COUNT(*) FROM message_text) || ' texts, ' ||
+				       (SELECT COUNT(*) FROM message_fts) || ' indexed'
+				WHERE (SELECT COUNT(*) FROM message_text) != (SELECT COUNT(*) FROM message_fts)`},
 		}
 		for _, c := range checks {
 			rows, err := tx.QueryContext(ctx, c.query)

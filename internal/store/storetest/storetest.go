@@ -46,6 +46,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SharedBlob", testSharedBlob},
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"ListMessagesOrder", testListMessagesOrder},
+		{"CopyMessages", testCopyMessages},
+		{"CopyQuota", testCopyQuota},
+		{"CopySharesBlob", testCopySharesBlob},
+		{"MoveMessages", testMoveMessages},
+		{"MoveAtomic", testMoveAtomic},
+		{"SearchText", testSearchText},
+		{"SearchCopies", testSearchCopies},
+		{"SearchMatchesReference", testSearchMatchesReference},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,129 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"mailport/internal/store"
+)
+
+// maxIndexedText bounds the stored and indexed text of each field of a
+// message (after lower-casing), so that one huge text part cannot make a
+// delivery batch or the index arbitrarily expensive. SEARCH does not find
+// text beyond it.
+const maxIndexedText = 1 << 20
+
+// trigramLen is the needle length, in characters, from which the trigram
+// index can answer: a shorter needle contains no whole trigram.
+const trigramLen = 3
+
+// insertTextSQL stores the search text of a new message; the trigger
+// message_text_insert indexes it.
+const insertTextSQL = `INSERT INTO message_text (message_id, header, body) VALUES (?, ?, ?)`
+
+// foldText is what is stored and indexed for a header or body text: lower
+// case, so that instr() is a case-insensitive test also for non-ASCII
+// letters (SQLite's lower() only folds ASCII), cut to maxIndexedText at a
+// character boundary. strings.ToLower maps rune by rune, so if a needle
+// occurs in a text ignoring case, its lower case occurs in the text's lower
+// case; the trigram tokenizer folds case rune by rune too, so the index
+// never misses what instr() would find.
+func foldText(s string) string {
+	s = strings.ToLower(s)
+	if len(s) <= maxIndexedText {
+		return s
+	}
+	n := maxIndexedText
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// ftsPhrase quotes s as an FTS5 string, so that every character of the
+// needle is matched literally (RFC 9051 section 6.4.4 has no search
+// operators inside a string): FTS5 strings are double-quoted with
+// embedded double quotes doubled, and AND, OR, NOT, NEAR, *, ^, -, ( and :
+// are just characters inside one.
+func ftsPhrase(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+}
+
+// SearchText returns, in UID order, the UIDs of the messages in the mailbox
+// whose header text, body text or either (TextAll, for SEARCH TEXT)
+// contains substr, ignoring case (RFC 9051 section 6.4.4: BODY, TEXT and
+// HEADER match substrings). An empty substr matches every message.
+//
+// A needle of three or more characters is looked up in the trigram index
+// first, and every candidate is confirmed with instr() on the stored text,
+// so the answer is exact even where the index's case folding differs from
+// Go's. Shorter needles have no trigram to look up, and are found by
+// scanning the mailbox's stored text.
+func (db *DB) SearchText(ctx context.Context, mailboxID int64, field store.TextField, substr string) ([]uint32, error) {
+	var confirm, column string
+	switch field {
+	case store.TextHeader:
+		confirm, column = `instr(t.header, ?1) > 0`, `header : `
+	case store.TextBody:
+		confirm, column = `instr(t.body, ?1) > 0`, `body : `
+	case store.TextAll:
+		confirm, column = `(instr(t.header, ?1) > 0 OR instr(t.body, ?1) > 0)`, ``
+	default:
+		return nil, fmt.Errorf("sqlite: search mailbox %d: unknown text field %d", mailboxID, field)
+	}
+	needle := strings.ToLower(substr)
+
+	var query string
+	args := []any{needle, mailboxID}
+	switch {
+	case needle == "":
+		query = `SELECT uid FROM messages WHERE mailbox_id = ?2 ORDER BY uid`
+	case utf8.RuneCountInString(needle) >= trigramLen && !strings.Contains(needle, "\x00"):
+		// The index is for all mailboxes; joining from it visits only
+		// the candidates, which the mailbox test then narrows. (A NUL in
+		// the needle goes to the scan: FTS5 strings end at NUL.)
+		query = `SELECT m.uid FROM message_fts f
+			CROSS JOIN messages m ON m.id = f.rowid
+			CROSS JOIN message_text t ON t.message_id = m.id
+			WHERE message_fts MATCH ?3 AND m.mailbox_id = ?2 AND ` + confirm + `
+			ORDER BY m.uid`
+		args = append(args, column+ftsPhrase(needle))
+	default:
+		query = `SELECT m.uid FROM messages m
+			JOIN message_text t ON t.message_id = m.id
+			WHERE m.mailbox_id = ?2 AND ` + confirm + `
+			ORDER BY m.uid`
+	}
+
+	var uids []uint32
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		uids = nil
+		if _, _, err := mailboxExists(ctx, tx, mailboxID); err != nil {
+			return err
+		}
+		if len(needle) > maxIndexedText {
+			// No stored text is that long.
+			return nil
+		}
+		rows, err := tx.QueryContext(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid int64
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			uids = append(uids, uint32(uid))
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, wrap(err, "search mailbox %d", mailboxID)
+	}
+	return uids, nil
+}
