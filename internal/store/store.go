@@ -148,7 +148,26 @@ type NewMessage struct {
 	Structure    []byte
 	// IgnoreQuota skips the quota check (moves within an account).
 	IgnoreQuota bool
+	// HeaderText and BodyText are the decoded, UTF-8 header and text-part
+	// contents indexed for IMAP SEARCH (HEADER/FROM/SUBJECT... and
+	// BODY/TEXT), so SEARCH never scans blobs. Either may be empty.
+	HeaderText string
+	BodyText   string
 }
+
+// UIDPair maps a source message to its copy (RFC 4315 COPYUID).
+type UIDPair struct {
+	Src, Dst uint32
+}
+
+// TextField selects the indexed text SearchText looks in.
+type TextField int
+
+const (
+	TextHeader TextField = iota // header fields (decoded)
+	TextBody                    // decoded text parts
+	TextAll                     // both (IMAP SEARCH TEXT)
+)
 
 // AppendResult is the outcome of one NewMessage in a batch: either the
 // stored message or an error (ErrOverQuota, ErrNotFound) for that message
@@ -244,6 +263,18 @@ type Store interface {
 	// Expunge removes the given UIDs, leaving tombstones with a new MODSEQ
 	// (RFC 7162 QRESYNC needs them). Returns the blobs no longer referenced.
 	Expunge(ctx context.Context, mailboxID int64, uids []uint32) (blobs []string, err error)
+	// CopyMessages copies the given UIDs into dst (same or another mailbox
+	// of the same account) in UID order, giving them new UIDs and MODSEQs;
+	// blobs are shared, not duplicated. Quota is checked for the whole copy
+	// (ErrOverQuota, nothing copied).
+	CopyMessages(ctx context.Context, src int64, uids []uint32, dst int64) ([]UIDPair, error)
+	// MoveMessages is CopyMessages plus Expunge of the sources in one
+	// transaction (RFC 6851: no state where both or neither exist).
+	MoveMessages(ctx context.Context, src int64, uids []uint32, dst int64) ([]UIDPair, error)
+	// SearchText returns, in UID order, the messages of a mailbox whose
+	// indexed text in field contains substr, compared case-insensitively
+	// (IMAP substring semantics, RFC 9051 section 6.4.4).
+	SearchText(ctx context.Context, mailboxID int64, field TextField, substr string) ([]uint32, error)
 	// ChangesSince reports messages with MODSEQ > since and UIDs expunged
 	// with MODSEQ > since.
 	ChangesSince(ctx context.Context, mailboxID int64, since uint64) (Changes, error)

@@ -1,0 +1,270 @@
+// Package server assembles a running mailport from its configuration: it
+// opens the store, blob files and change bus, builds the protocol servers
+// and binds their listeners. `mailport serve`, `mailport demo` and the
+// in-process integration tests all start mailport through Start.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"mailport/internal/auth"
+	"mailport/internal/blob"
+	"mailport/internal/certs"
+	"mailport/internal/config"
+	"mailport/internal/delivery"
+	"mailport/internal/directory"
+	"mailport/internal/metrics"
+	"mailport/internal/notify"
+	"mailport/internal/pop3d"
+	"mailport/internal/smtpd"
+	"mailport/internal/store"
+	"mailport/internal/store/sqlite"
+)
+
+// Core is the storage side of mailport, shared by the servers and the CLI.
+type Core struct {
+	Config    config.Config
+	Store     store.Store
+	Blobs     *blob.Store
+	Directory *directory.Service
+	Logger    *slog.Logger
+}
+
+// OpenCore opens the database and blob store of cfg.
+func OpenCore(ctx context.Context, cfg config.Config, log *slog.Logger) (*Core, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	st, err := sqlite.Open(ctx, cfg.Path(cfg.Database.DSN))
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	blobs, err := blob.Open(filepath.Join(cfg.Dir, "blobs"))
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	dir := directory.New(st, blobs, directory.Options{PlusSeparator: cfg.Directory.PlusSeparator, Logger: log})
+	return &Core{Config: cfg, Store: st, Blobs: blobs, Directory: dir, Logger: log}, nil
+}
+
+// Close closes the database.
+func (c *Core) Close() error { return c.Store.Close() }
+
+// Server is a running mailport.
+type Server struct {
+	*Core
+	Bus     *notify.Bus
+	Metrics *metrics.Metrics
+
+	committer *delivery.Committer
+	smtp      *smtpd.Server
+	sub       *smtpd.Server
+	pop3      *pop3d.Server
+	http      *http.Server
+
+	mu    sync.Mutex
+	addrs map[string]string
+	wg    sync.WaitGroup
+}
+
+// Start opens everything and binds every listener the configuration
+// enables. Listen errors are returned at once (a port in use is reported
+// here, not later in a log line).
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+	core, err := OpenCore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Core: core, Bus: notify.NewBus(), Metrics: metrics.New(), addrs: map[string]string{}}
+	if err := s.start(); err != nil {
+		s.Shutdown(context.Background())
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) start() error {
+	cfg := s.Config
+	tlsConfig, err := certs.Load(cfg.Path(cfg.TLS.CertFile), cfg.Path(cfg.TLS.KeyFile))
+	if err != nil {
+		return err
+	}
+	lim := cfg.Limits
+	authn := &auth.Authenticator{Store: s.Store, Limiter: auth.NewLimiter(), Logger: s.Logger}
+	s.committer = delivery.NewCommitter(s.Store, s.Blobs, s.Bus, s.Logger)
+	deliverer := delivery.NewDeliverer(delivery.Config{
+		Hostname:        cfg.Hostname,
+		Store:           s.Store,
+		Blobs:           s.Blobs,
+		Committer:       s.committer,
+		MaxMessageBytes: lim.MaxMessageBytes,
+		Logger:          s.Logger,
+		Metrics:         s.Metrics,
+	})
+	smtpCfg := smtpd.Config{
+		Hostname:        cfg.Hostname,
+		TLS:             tlsConfig,
+		Directory:       s.Directory,
+		Deliverer:       deliverer,
+		Auth:            authn,
+		Metrics:         s.Metrics,
+		Logger:          s.Logger,
+		MaxMessageBytes: lim.MaxMessageBytes,
+		MaxRecipients:   lim.MaxRecipients,
+		MaxLineLength:   lim.MaxLineLength,
+		MaxConnsPerIP:   lim.MaxConnsPerIP,
+		ReadTimeout:     time.Duration(lim.SMTPTimeoutSecs) * time.Second,
+		WriteTimeout:    time.Duration(lim.SMTPTimeoutSecs) * time.Second,
+	}
+	s.smtp = smtpd.New(smtpCfg)
+	subCfg := smtpCfg
+	subCfg.Submission = true
+	s.sub = smtpd.New(subCfg)
+	s.pop3 = pop3d.NewServer(pop3d.Config{
+		Hostname:      cfg.Hostname,
+		TLS:           tlsConfig,
+		Auth:          authn,
+		Store:         s.Store,
+		Blobs:         s.Blobs,
+		Bus:           s.Bus,
+		Logger:        s.Logger,
+		MaxConnsPerIP: lim.MaxConnsPerIP,
+		IdleTimeout:   time.Duration(lim.POP3TimeoutSecs) * time.Second,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := s.Store.Check(r.Context()); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)}
+
+	// Each listener: name, serve function. IMAP and ManageSieve come with
+	// their own issues; their names stay unbound until then.
+	type listener struct {
+		name  string
+		serve func(net.Listener) error
+	}
+	listeners := []listener{
+		{"smtp", s.smtp.Serve},
+		{"submission", s.sub.Serve},
+		{"submissions", s.sub.ServeTLS},
+		{"pop3", s.pop3.Serve},
+		{"pop3s", s.pop3.ServeTLS},
+		{"http", s.http.Serve},
+		{"https", func(ln net.Listener) error {
+			return s.http.Serve(tls.NewListener(ln, tlsConfig))
+		}},
+	}
+	for _, l := range listeners {
+		addr := cfg.ListenAddr(l.name)
+		if addr == "" {
+			continue
+		}
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("listen %s on %s: %w", l.name, addr, err)
+		}
+		s.addrs[l.name] = ln.Addr().String()
+		s.wg.Add(1)
+		go func(name string, serve func(net.Listener) error) {
+			defer s.wg.Done()
+			if err := serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+				s.Logger.Error("listener stopped", "listener", name, "err", err)
+			}
+		}(l.name, l.serve)
+	}
+	return nil
+}
+
+// Addr returns the bound address of listener name ("" if not listening).
+func (s *Server) Addr(name string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.addrs[name]
+}
+
+// Addrs lists the bound listeners, sorted by name.
+func (s *Server) Addrs() [][2]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out [][2]string
+	for n, a := range s.addrs {
+		out = append(out, [2]string{n, a})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i][0] < out[j][0] })
+	return out
+}
+
+// Shutdown stops accepting, lets in-flight deliveries finish (until ctx
+// ends), then drains the committer and closes the database.
+func (s *Server) Shutdown(ctx context.Context) error {
+	var errs []error
+	var srvs []interface{ Shutdown(context.Context) error }
+	if s.smtp != nil {
+		srvs = append(srvs, s.smtp, s.sub, s.pop3, s.http)
+	}
+	for _, srv := range srvs {
+		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
+			errs = append(errs, err)
+		}
+	}
+	s.wg.Wait()
+	if s.committer != nil {
+		s.committer.Close()
+	}
+	if err := s.Core.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// Init creates a data directory: mailport.toml, a self-signed certificate,
+// the database and the MasterAdmin login "admin". It refuses to overwrite
+// an existing configuration.
+func Init(ctx context.Context, dir string, cfg config.Config, adminPassword string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, config.FileName)); err == nil {
+		return fmt.Errorf("%s already holds a %s; refusing to overwrite", dir, config.FileName)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	cfg.Dir = abs
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if err := certs.GenerateSelfSigned(cfg.Hostname, cfg.Path(cfg.TLS.CertFile), cfg.Path(cfg.TLS.KeyFile)); err != nil {
+		return err
+	}
+	core, err := OpenCore(ctx, cfg, nil)
+	if err != nil {
+		return err
+	}
+	defer core.Close()
+	if err := core.Directory.EnsureAdmin(ctx, "admin", adminPassword); err != nil {
+		return err
+	}
+	// The config is written last: its presence means init completed.
+	return cfg.Save(abs)
+}
