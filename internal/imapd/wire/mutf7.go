@@ -32,6 +32,8 @@ var mutf7Decode = func() (t [256]int8) {
 // adjacent shifts), bad padding bits and unpaired surrogates. With
 // utf8Enabled it only checks that s is valid UTF-8. In both cases any
 // case of "INBOX" becomes "INBOX" (RFC 9051 section 5.1).
+// In modified UTF-7, raw control characters are refused too: they must be
+// base64-encoded like any non-printable character.
 func DecodeMailboxName(s string, utf8Enabled bool) (string, error) {
 	var name string
 	if utf8Enabled {
@@ -68,6 +70,11 @@ func decodeModifiedUTF7(s string) (string, error) {
 		c := s[i]
 		if c >= 0x80 {
 			return "", errors.New("8-bit byte in modified UTF-7 mailbox name")
+		}
+		if c < 0x20 || c == 0x7f {
+			// Only printable US-ASCII represents itself (RFC 3501
+			// section 5.1.3); control characters must be encoded.
+			return "", errors.New("control character in modified UTF-7 mailbox name")
 		}
 		if c != '&' {
 			b.WriteByte(c)

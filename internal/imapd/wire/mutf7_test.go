@@ -48,6 +48,8 @@ func TestModifiedUTF7Invalid(t *testing.T) {
 		{"nonzero padding bits", "&AN9-"},
 		{"too much padding", "&AN8A-"},
 		{"standard base64 slash", "&U/BTFw-"},
+		{"raw control character", "a\x10b"},
+		{"raw DEL", "a\x7f"},
 	}
 	for _, tc := range tests {
 		if got, err := DecodeMailboxName(tc.in, false); err == nil {

@@ -374,7 +374,7 @@ func parseCreate(r *Reader, _ *Command) (any, error) {
 			return err
 		}
 		return r.list(false, func() error {
-			f, err := r.flag(false)
+			f, err := r.flag()
 			if err == nil && !strings.HasPrefix(f, `\`) {
 				err = badf("special-use attribute must start with a backslash")
 			}
@@ -845,7 +845,7 @@ func parseStore(r *Reader, _ *Command) (any, error) {
 	}
 	args.Flags = []string{}
 	for {
-		f, err := r.flag(false)
+		f, err := r.flag()
 		if err != nil {
 			return nil, err
 		}

@@ -418,3 +418,19 @@ func TestDates(t *testing.T) {
 		}
 	}
 }
+
+func TestMaxNestingAndErrorText(t *testing.T) {
+	r := newTestReader("a CREATE x (USE (\\Drafts))\r\nb NOOP\r\n")
+	r.MaxNesting = 1
+	_, err := r.ReadCommand()
+	pe, ok := AsParseError(err)
+	if !ok || pe.Fatal || pe.Tag != "a" || pe.Command != "CREATE" {
+		t.Fatalf("nesting beyond MaxNesting: %v", err)
+	}
+	if got := pe.Error(); !strings.Contains(got, "CREATE") || !strings.Contains(got, "nested") {
+		t.Errorf("Error() = %q", got)
+	}
+	if cmd, err := r.ReadCommand(); err != nil || cmd.Tag != "b" {
+		t.Fatalf("after nesting error: %v", err)
+	}
+}

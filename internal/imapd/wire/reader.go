@@ -225,6 +225,8 @@ func isTagChar(c byte) bool { return isAStringChar(c) && c != '+' }
 func (r *Reader) run(ok func(byte) bool, what string) (string, error) {
 	r.sb.Reset()
 	for {
+		// Scan what bufio already holds in one go rather than byte by
+		// byte; peek refills the buffer when it is empty.
 		c, err := r.peek()
 		if err != nil {
 			return "", err
@@ -232,10 +234,26 @@ func (r *Reader) run(ok func(byte) bool, what string) (string, error) {
 		if !ok(c) {
 			break
 		}
-		if _, err := r.next(); err != nil {
-			return "", err
+		buf, _ := r.br.Peek(r.br.Buffered())
+		i := 0
+		for i < len(buf) && ok(buf[i]) {
+			i++
 		}
-		r.sb.WriteByte(c)
+		if r.seg+i > r.MaxLineLength {
+			return "", r.fatalf("TOOBIG", "command line too long (more than %d bytes)", r.MaxLineLength)
+		}
+		if r.total+int64(i) > r.MaxCommandSize {
+			return "", r.fatalf("TOOBIG", "command too long (more than %d bytes)", r.MaxCommandSize)
+		}
+		r.sb.Write(buf[:i])
+		r.seg += i
+		r.total += int64(i)
+		if _, err := r.br.Discard(i); err != nil {
+			return "", r.ioErr(err)
+		}
+		if i < len(buf) {
+			break
+		}
 	}
 	if r.sb.Len() == 0 {
 		c, _ := r.peek()
@@ -604,19 +622,14 @@ func (r *Reader) list(allowEmpty bool, item func() error) error {
 	}
 }
 
-// flag reads a flag: "\" atom (system flag or \*) or a keyword atom.
-func (r *Reader) flag(allowStar bool) (string, error) {
+// flag reads a flag: "\" atom (a system flag) or a keyword atom.
+func (r *Reader) flag() (string, error) {
 	bs, err := r.maybe('\\')
 	if err != nil {
 		return "", err
 	}
 	if !bs {
 		return r.atom()
-	}
-	if allowStar {
-		if ok, err := r.maybe('*'); err != nil || ok {
-			return `\*`, err
-		}
 	}
 	a, err := r.atom()
 	if err != nil {
@@ -640,7 +653,7 @@ func canonicalFlag(a string) string {
 func (r *Reader) flagList() ([]string, error) {
 	flags := []string{}
 	err := r.list(true, func() error {
-		f, err := r.flag(false)
+		f, err := r.flag()
 		flags = append(flags, f)
 		return err
 	})
