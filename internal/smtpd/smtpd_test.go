@@ -199,7 +199,8 @@ func TestDotStuffingAndEmptyLines(t *testing.T) {
 	}
 }
 
-// lazyBody generates n octets of valid text lines without holding them.
+// lazyBody generates exactly left octets of text lines without holding
+// them.
 type lazyBody struct{ left int64 }
 
 var line = []byte(strings.Repeat("x", 78) + "\r\n")
@@ -210,8 +211,12 @@ func (b *lazyBody) Read(p []byte) (int, error) {
 	}
 	n := 0
 	for n+len(line) <= len(p) && b.left > 0 {
-		n += copy(p[n:], line)
-		b.left -= int64(len(line))
+		l := line
+		if int64(len(l)) > b.left {
+			l = l[:b.left]
+		}
+		n += copy(p[n:], l)
+		b.left -= int64(len(l))
 	}
 	return n, nil
 }
@@ -234,7 +239,7 @@ func TestSizeLimits(t *testing.T) {
 		c.cmd("MAIL FROM:<sender@remote.test>", 250, "")
 		c.cmd("RCPT TO:<alice@example.test>", 250, "")
 		c.cmd("DATA", 354, "")
-		const total = 24 << 20
+		const total = 80 * (300 << 10) // whole lines, about 24 MiB
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
@@ -248,6 +253,19 @@ func TestSizeLimits(t *testing.T) {
 		if grew := after.TotalAlloc - before.TotalAlloc; grew > total/3 {
 			t.Errorf("allocated %d bytes while receiving a %d byte message", grew, total)
 		}
+		c.cmd("NOOP", 250, "")
+	})
+	t.Run("BDAT chunk over the limit", func(t *testing.T) {
+		c := dialRaw(t, addr)
+		c.cmd("EHLO client.test", 250, "")
+		c.cmd("MAIL FROM:<sender@remote.test>", 250, "")
+		c.cmd("RCPT TO:<alice@example.test>", 250, "")
+		const chunk = 2 << 20
+		c.send(fmt.Sprintf("BDAT %d LAST\r\n", chunk))
+		if _, err := io.Copy(c.conn, &lazyBody{left: chunk}); err != nil {
+			t.Fatal(err)
+		}
+		c.expect(552, "5.3.4")
 		c.cmd("NOOP", 250, "")
 	})
 	if n := len(w.inbox(t, "alice@example.test")); n != 0 {
