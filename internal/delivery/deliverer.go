@@ -123,8 +123,7 @@ type Config struct {
 	Store     store.Store
 	Blobs     *blob.Store
 	Committer *Committer
-	// Parser parses the spooled message; nil stores messages without a
-	// cached structure.
+	// Parser parses the spooled message; nil means MIMEParser.
 	Parser Parser
 	// MaxMessageBytes bounds the content read into the spool (the trace
 	// header not counted); 0 is unlimited.
@@ -158,6 +157,9 @@ func NewDeliverer(cfg Config) *Deliverer {
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
+	}
+	if cfg.Parser == nil {
+		cfg.Parser = MIMEParser
 	}
 	d := &Deliverer{cfg: cfg, log: cfg.Logger}
 	d.stages = []Stage{

@@ -2,11 +2,13 @@ package delivery
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/netip"
 	"strings"
 	"testing"
 
+	"mailport/internal/mime"
 	"mailport/internal/notify"
 	"mailport/internal/store"
 )
@@ -282,5 +284,33 @@ func TestReceivedSanitizesClientText(t *testing.T) {
 	long := strings.Repeat("h", 5000)
 	if got := headerSafe(long, 255); len(got) != 255 {
 		t.Errorf("headerSafe kept %d octets", len(got))
+	}
+}
+
+func TestDefaultParserIsMIME(t *testing.T) {
+	e := newEnv(t)
+	e.user(t, "alice@example.test", 0)
+	dl := e.deliverer(t, nil, 0)
+	en := &Envelope{MailFrom: "bob@remote.test"}
+	e.resolve(t, en, "alice@example.test")
+	body := "From: Bob <bob@remote.test>\r\nSubject: parsed once\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\none\r\n--b\r\nContent-Type: text/html\r\n\r\n<p>two</p>\r\n--b--\r\n"
+	if err := dl.Deliver(context.Background(), dl.NewDelivery(en, strings.NewReader(body))); err != nil {
+		t.Fatal(err)
+	}
+	m := en.Recipients[0].Message
+	full, err := e.st.GetMessage(context.Background(), m.MailboxID, m.UID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parsed, err := mime.Unmarshal(full.Structure)
+	if err != nil {
+		t.Fatalf("stored structure: %v", err)
+	}
+	if parsed.Envelope.Subject != "parsed once" || parsed.Size != full.Size {
+		t.Errorf("parsed envelope %+v, size %d of %d", parsed.Envelope, parsed.Size, full.Size)
+	}
+	var env mime.Envelope
+	if err := json.Unmarshal(full.Envelope, &env); err != nil || env.Subject != "parsed once" {
+		t.Errorf("stored envelope %s: %v", full.Envelope, err)
 	}
 }

@@ -42,9 +42,6 @@ func (s spoolStage) Process(ctx context.Context, d *Delivery) error {
 		return AsError(fmt.Errorf("spool: %w", err))
 	}
 	d.BlobID, d.Size = id, size
-	if s.parser == nil {
-		return nil
-	}
 	f, err := s.blobs.Open(id)
 	if err != nil {
 		return ErrorLocal(fmt.Errorf("spool: reopen for parsing: %w", err))
