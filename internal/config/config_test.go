@@ -1,0 +1,73 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSaveLoadRoundTrip(t *testing.T) {
+	dir := t.TempDir()
+	c := Default("mx.example.test")
+	c.PortsBase = 10000
+	c.ListenAddress = "127.0.0.1"
+	c.DNS.Servers = []string{"127.0.0.1:5353"}
+	c.Listeners = map[string]string{"imap": "off", "smtp": "127.0.0.1:0"}
+	if err := c.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Hostname != c.Hostname || got.PortsBase != 10000 || got.DNS.Servers[0] != "127.0.0.1:5353" || got.Queue.SMTPPort != 25 {
+		t.Fatalf("round trip: %+v", got)
+	}
+	if got.ListenAddr("imap") != "" || got.ListenAddr("smtp") != "127.0.0.1:0" {
+		t.Fatalf("listener overrides: imap %q smtp %q", got.ListenAddr("imap"), got.ListenAddr("smtp"))
+	}
+	if got.ListenAddr("pop3") != "127.0.0.1:10110" || got.ListenAddr("submissions") != "127.0.0.1:10465" {
+		t.Fatalf("ports base: %q %q", got.ListenAddr("pop3"), got.ListenAddr("submissions"))
+	}
+	if got.Path("tls/cert.pem") != filepath.Join(got.Dir, "tls/cert.pem") || got.Path("/abs") != "/abs" {
+		t.Fatalf("Path: %q", got.Path("tls/cert.pem"))
+	}
+}
+
+func TestDefaultPorts(t *testing.T) {
+	c := Default("mx.example.test")
+	want := map[string]string{"smtp": ":25", "submission": ":587", "submissions": ":465", "imap": ":143",
+		"imaps": ":993", "pop3": ":110", "pop3s": ":995", "managesieve": ":4190", "http": ":80", "https": ":443"}
+	for name, addr := range want {
+		if got := c.ListenAddr(name); got != addr {
+			t.Errorf("%s: %q, want %q", name, got, addr)
+		}
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	cases := map[string]string{
+		"":                                       "mailport init",
+		"hostname = \"\"\n":                      "hostname is empty",
+		"hostname = \"a.test\"\nbogus = 1\n":     "unknown key",
+		"hostname = \"a.test\"\nports_base = -1": "ports_base",
+		"hostname = \"a.test\"\n[database]\ndriver = \"oracle\"\n":    "not supported",
+		"hostname = \"a.test\"\nlisten_address = \"nope\"\n":          "listen_address",
+		"hostname = \"a.test\"\n[listeners]\nfoo = \"127.0.0.1:1\"\n": "unknown listener",
+		"hostname = \"a.test\"\n[listeners]\nsmtp = \"no-port\"\n":    "listener smtp",
+		"hostname = \"a.test\"\nhostname = \"b.test\"\n":              "mailport.toml",
+	}
+	for content, want := range cases {
+		dir := t.TempDir()
+		if content != "" {
+			if err := os.WriteFile(filepath.Join(dir, FileName), []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_, err := Load(dir)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(%q) = %v, want error containing %q", content, err, want)
+		}
+	}
+}
