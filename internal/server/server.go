@@ -186,7 +186,7 @@ func (s *Server) start() error {
 		s.wg.Add(1)
 		go func(name string, serve func(net.Listener) error) {
 			defer s.wg.Done()
-			if err := serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+			if err := serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, pop3d.ErrServerClosed) {
 				s.Logger.Error("listener stopped", "listener", name, "err", err)
 			}
 		}(l.name, l.serve)
