@@ -1,0 +1,96 @@
+package imapd
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+
+	"mailport/internal/auth"
+	"mailport/internal/imapd/wire"
+	"mailport/internal/store"
+)
+
+// cmdLogin: RFC 9051 section 6.2.3.
+func (s *session) cmdLogin(cmd *wire.Command) (string, error) {
+	args := cmd.Args.(*wire.LoginArgs)
+	return s.authenticate(args.Username, args.Password)
+}
+
+// cmdAuthenticate: RFC 9051 section 6.2.2 with SASL-IR (RFC 4959); PLAIN
+// (RFC 4616) is the one mechanism.
+func (s *session) cmdAuthenticate(cmd *wire.Command) (string, error) {
+	args := cmd.Args.(*wire.AuthenticateArgs)
+	if args.Mechanism != "PLAIN" {
+		return "", no("CANNOT", "unsupported authentication mechanism %q", args.Mechanism)
+	}
+	if !auth.PlaintextAllowed(s.tls, s.remote) {
+		return "", no("PRIVACYREQUIRED", "authentication only over TLS")
+	}
+	resp := args.InitialResponse
+	if resp == nil {
+		// RFC 9051 section 6.2.2: an empty challenge asks for the
+		// client's first response.
+		s.w.Continuation("")
+		if err := s.flush(); err != nil {
+			return "", errCloseConn
+		}
+		var err error
+		resp, err = s.r.ReadSASLResponse()
+		if errors.Is(err, wire.ErrSASLCancel) {
+			return "", bad("authentication cancelled")
+		}
+		if _, ok := wire.AsParseError(err); ok {
+			return "", bad("malformed authentication response")
+		}
+		if err != nil {
+			return "", errCloseConn
+		}
+	}
+	// RFC 4616 section 2: [authzid] NUL authcid NUL passwd.
+	parts := bytes.Split(resp, []byte{0})
+	if len(parts) != 3 {
+		return "", bad("malformed PLAIN response")
+	}
+	authz, authc, pw := string(parts[0]), string(parts[1]), string(parts[2])
+	if authz != "" && !strings.EqualFold(authz, authc) {
+		return "", no("AUTHORIZATIONFAILED", "cannot act as another user")
+	}
+	return s.authenticate(authc, pw)
+}
+
+// authenticate checks credentials and moves the session to the
+// authenticated state. RFC 9051 section 6.2.3: refuse plaintext
+// credentials without TLS (except from loopback, auth.PlaintextAllowed).
+func (s *session) authenticate(login, password string) (string, error) {
+	if !auth.PlaintextAllowed(s.tls, s.remote) {
+		return "", no("PRIVACYREQUIRED", "login only over TLS: use STARTTLS or port 993")
+	}
+	acct, err := s.srv.cfg.Auth.Authenticate(auth.WithLogger(s.ctx, s.log), login, password, s.remote)
+	if errors.Is(err, auth.ErrInvalidCredentials) {
+		if m := s.srv.cfg.Metrics; m != nil {
+			m.AuthFailures.WithLabelValues("imap").Inc()
+		}
+		// RFC 5530 section 3: AUTHENTICATIONFAILED.
+		return "", no("AUTHENTICATIONFAILED", "invalid credentials")
+	}
+	if err != nil {
+		s.log.Error("imap: authentication failed", "err", err)
+		return "", no("UNAVAILABLE", "authentication temporarily unavailable")
+	}
+	if acct.Role != store.RoleUser && acct.DomainID == 0 {
+		// The MasterAdmin has no mail folders (store.Account).
+		return "", no("AUTHENTICATIONFAILED", "this account has no mailbox")
+	}
+	if !s.srv.claimUser(acct.ID) {
+		s.log.Info("imap: too many connections for user", "account", acct.Address, "limit", s.srv.cfg.MaxConnsPerUser)
+		return "", no("LIMIT", "too many connections for this user")
+	}
+	s.account = acct
+	s.state = stateAuthenticated
+	s.sub = s.srv.cfg.Bus.Subscribe(acct.ID)
+	s.log = s.log.With("account", acct.Address)
+	s.log.Info("imap: logged in")
+	// RFC 9051 section 6.2.3: the capabilities may change after login,
+	// so they are sent with the OK.
+	return "CAPABILITY " + strings.Join(s.capabilities(), " "), nil
+}

@@ -1,0 +1,355 @@
+// Package imapd is mailport's IMAP server: IMAP4rev1 (RFC 3501) and
+// IMAP4rev2 (RFC 9051) with the extensions real clients use, on the
+// storage of the mail core. Package wire parses commands and encodes
+// responses; this package holds the session, its view of the selected
+// mailbox (selected.go) and one file per command.
+package imapd
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mailport/internal/auth"
+	"mailport/internal/blob"
+	"mailport/internal/delivery"
+	"mailport/internal/metrics"
+	"mailport/internal/notify"
+	"mailport/internal/store"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultMaxLiteralSize  = 50 << 20
+	DefaultMaxConnsPerIP   = 50
+	DefaultMaxConnsPerUser = 20
+	// RFC 9051 section 5.4: an inactivity autologout timer must be at
+	// least 30 minutes.
+	DefaultIdleTimeout = 30 * time.Minute
+)
+
+// handshakeTimeout bounds a TLS handshake (implicit TLS or STARTTLS).
+const handshakeTimeout = 30 * time.Second
+
+// ErrServerClosed is returned by Serve and ServeTLS after Shutdown.
+var ErrServerClosed = errors.New("imapd: server closed")
+
+// Config configures a Server.
+type Config struct {
+	// Hostname is named in the greeting.
+	Hostname string
+	// TLS enables STARTTLS on plain listeners and is required by ServeTLS.
+	TLS *tls.Config
+	// Auth checks logins; when nil an Authenticator over Store with its
+	// own back-off Limiter is used.
+	Auth  *auth.Authenticator
+	Store store.Store
+	Blobs *blob.Store
+	// Bus wakes IDLE sessions and is told of the changes sessions make.
+	// When nil the server uses a private bus.
+	Bus *notify.Bus
+	// Committer stores APPENDed messages (group commit). When nil the
+	// server starts its own, closed by Shutdown.
+	Committer *delivery.Committer
+	// Parser parses an APPENDed message once (delivery.MIMEParser when nil).
+	Parser  delivery.Parser
+	Logger  *slog.Logger
+	Metrics *metrics.Metrics // optional
+	// MaxLiteralSize is the largest APPEND message (APPENDLIMIT, RFC 7889).
+	MaxLiteralSize int64
+	// MaxConnsPerIP and MaxConnsPerUser bound concurrent connections.
+	MaxConnsPerIP   int
+	MaxConnsPerUser int
+	// IdleTimeout is the autologout timer, re-armed when a command
+	// (IDLE included) starts.
+	IdleTimeout time.Duration
+}
+
+// Server is an IMAP server. Create it with New.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	cidPrefix string
+	cidSeq    atomic.Uint64
+	ownCommit bool
+
+	// remoteAddr tells the client address of a connection; tests replace
+	// it to pose as a remote client while connecting over loopback.
+	remoteAddr func(net.Conn) netip.Addr
+
+	closingCh chan struct{} // closed when Shutdown starts
+	wg        sync.WaitGroup
+
+	mu        sync.Mutex
+	closing   bool
+	listeners map[net.Listener]struct{}
+	sessions  map[*session]struct{}
+	perIP     map[netip.Addr]int
+	perUser   map[int64]int
+}
+
+// New returns a server for cfg, filling in defaults.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Hostname == "" {
+		cfg.Hostname = "localhost"
+	}
+	if cfg.Auth == nil {
+		cfg.Auth = &auth.Authenticator{Store: cfg.Store, Limiter: auth.NewLimiter(), Logger: cfg.Logger}
+	}
+	if cfg.Bus == nil {
+		cfg.Bus = notify.NewBus()
+	}
+	if cfg.Parser == nil {
+		cfg.Parser = delivery.MIMEParser
+	}
+	if cfg.MaxLiteralSize <= 0 {
+		cfg.MaxLiteralSize = DefaultMaxLiteralSize
+	}
+	if cfg.MaxConnsPerIP <= 0 {
+		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if cfg.MaxConnsPerUser <= 0 {
+		cfg.MaxConnsPerUser = DefaultMaxConnsPerUser
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = DefaultIdleTimeout
+	}
+	s := &Server{
+		log:        cfg.Logger.With("proto", "imap"),
+		remoteAddr: connRemoteAddr,
+		closingCh:  make(chan struct{}),
+		listeners:  make(map[net.Listener]struct{}),
+		sessions:   make(map[*session]struct{}),
+		perIP:      make(map[netip.Addr]int),
+		perUser:    make(map[int64]int),
+	}
+	if cfg.Committer == nil {
+		cfg.Committer = delivery.NewCommitter(cfg.Store, cfg.Blobs, cfg.Bus, cfg.Logger)
+		s.ownCommit = true
+	}
+	s.cfg = cfg
+	var b [3]byte
+	_, _ = rand.Read(b[:])
+	s.cidPrefix = hex.EncodeToString(b[:])
+	return s
+}
+
+// connRemoteAddr is the client's IP address, unmapped from IPv4-in-IPv6;
+// the zero Addr when the connection has no IP peer.
+func connRemoteAddr(c net.Conn) netip.Addr {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr().Unmap()
+	}
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr().Unmap()
+	}
+	return netip.Addr{}
+}
+
+// Serve accepts plain IMAP connections on ln (STARTTLS is offered when
+// Config.TLS is set) until Shutdown. It always returns a non-nil error;
+// ErrServerClosed after Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	return s.serve(ln, false)
+}
+
+// ServeTLS accepts implicit-TLS connections (IMAPS on port 993, RFC 8314
+// section 3.3) on ln, using Config.TLS.
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.cfg.TLS == nil {
+		return errors.New("imapd: ServeTLS needs Config.TLS")
+	}
+	return s.serve(ln, true)
+}
+
+func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+
+	var backoff time.Duration
+	for {
+		conn, err := ln.Accept()
+		if err != nil {
+			if s.isClosing() {
+				return ErrServerClosed
+			}
+			var ne interface{ Timeout() bool }
+			if errors.As(err, &ne) && ne.Timeout() {
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn("imap: accept failed, retrying", "err", err, "retry_in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			return fmt.Errorf("imapd: accept: %w", err)
+		}
+		backoff = 0
+		s.startSession(conn, implicitTLS)
+	}
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// startSession registers conn and runs its session in a goroutine, or
+// turns it away when shutting down or over the per-address limit.
+func (s *Server) startSession(conn net.Conn, implicitTLS bool) {
+	remote := s.remoteAddr(conn)
+	cid := s.cidPrefix + "-" + strconv.FormatUint(s.cidSeq.Add(1), 10)
+	log := s.log.With("cid", cid, "remote", remote.String())
+	if m := s.cfg.Metrics; m != nil {
+		m.Connections.WithLabelValues("imap").Inc()
+	}
+
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		conn.Close()
+		return
+	}
+	if s.perIP[remote] >= s.cfg.MaxConnsPerIP {
+		s.mu.Unlock()
+		log.Info("imap: too many connections from address", "limit", s.cfg.MaxConnsPerIP)
+		go func() {
+			// Best effort; with implicit TLS the handshake is bounded by
+			// the deadline too. RFC 9051 section 7.1.5: BYE at greeting.
+			conn.SetDeadline(time.Now().Add(handshakeTimeout))
+			if implicitTLS {
+				conn = tls.Server(conn, s.cfg.TLS)
+			}
+			fmt.Fprintf(conn, "* BYE [UNAVAILABLE] too many connections from your address\r\n")
+			conn.Close()
+		}()
+		return
+	}
+	s.perIP[remote]++
+	ss := newSession(s, conn, remote, implicitTLS, log)
+	s.sessions[ss] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	if m := s.cfg.Metrics; m != nil {
+		m.ActiveConnections.WithLabelValues("imap").Inc()
+	}
+
+	go func() {
+		defer s.wg.Done()
+		defer s.endSession(ss)
+		ss.run()
+	}()
+}
+
+func (s *Server) endSession(ss *session) {
+	if m := s.cfg.Metrics; m != nil {
+		m.ActiveConnections.WithLabelValues("imap").Dec()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.sessions, ss)
+	if s.perIP[ss.remote]--; s.perIP[ss.remote] <= 0 {
+		delete(s.perIP, ss.remote)
+	}
+	if ss.account.ID != 0 {
+		if s.perUser[ss.account.ID]--; s.perUser[ss.account.ID] <= 0 {
+			delete(s.perUser, ss.account.ID)
+		}
+	}
+}
+
+// claimUser counts an authenticated connection of account against
+// MaxConnsPerUser; false when the account has too many already.
+func (s *Server) claimUser(accountID int64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.perUser[accountID] >= s.cfg.MaxConnsPerUser {
+		return false
+	}
+	s.perUser[accountID]++
+	return true
+}
+
+// setWaiting marks a session as waiting for the client between commands
+// (or not). Entering the wait arms the autologout deadline; it fails once
+// the server is shutting down so that no new command starts. Shutdown
+// interrupts waiting sessions' reads under the same lock, so none is
+// missed.
+func (s *Server) setWaiting(ss *session, waiting bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return errShuttingDown
+	}
+	ss.waiting = waiting
+	if waiting {
+		return ss.conn.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
+	}
+	return nil
+}
+
+// Shutdown stops the listeners, says "* BYE" to sessions waiting for a
+// command or IDLE, and waits for sessions busy with a command to finish
+// it. When ctx ends first the remaining connections are closed and ctx's
+// error returned.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if !s.closing {
+		s.closing = true
+		close(s.closingCh)
+	}
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for ss := range s.sessions {
+		if ss.waiting {
+			ss.conn.SetReadDeadline(time.Now())
+		}
+	}
+	s.mu.Unlock()
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.mu.Lock()
+		for ss := range s.sessions {
+			ss.conn.Close()
+		}
+		s.mu.Unlock()
+		<-done
+		err = ctx.Err()
+	}
+	if s.ownCommit {
+		s.cfg.Committer.Close()
+	}
+	return err
+}
