@@ -143,6 +143,8 @@ func newTestServer(t *testing.T, opts ...func(*Config)) *testServer {
 // poseRemote makes the server see every client as coming from a
 // non-loopback address, where plaintext logins are refused.
 func (ts *testServer) poseRemote() {
+	ts.srv.mu.Lock()
+	defer ts.srv.mu.Unlock()
 	ts.srv.remoteAddr = func(net.Conn) netip.Addr { return netip.MustParseAddr("192.0.2.1") }
 }
 
@@ -461,4 +463,25 @@ func TestHarness(t *testing.T) {
 	if got := c.responses(); len(got) != 1 || !bytes.Contains([]byte(got[0]), []byte("Subject: one")) {
 		t.Fatalf("fetch: %q", got)
 	}
+}
+
+// dialRaw connects without reading the greeting.
+func (ts *testServer) dialRaw() net.Conn {
+	ts.t.Helper()
+	nc, err := net.Dial("tcp", ts.addr)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	nc.SetDeadline(time.Now().Add(testTimeout))
+	ts.t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+func readRawLine(t *testing.T, nc net.Conn) string {
+	t.Helper()
+	line, err := bufio.NewReader(nc).ReadString('\n')
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return strings.TrimSuffix(line, "\r\n")
 }

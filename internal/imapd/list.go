@@ -66,6 +66,11 @@ func (s *session) cmdList(cmd *wire.Command) (string, error) {
 			if !e.subscribedChild || !(args.SelectRecursiveMatch || lsub) {
 				continue
 			}
+			if lsub && !hiddenSubscribedChild(entries, e.name, patterns) {
+				// RFC 3501 section 6.3.9: the parent stands in only
+				// for children the pattern ("%") does not reach.
+				continue
+			}
 			childInfo = !lsub
 		}
 		if args.SelectSpecialUse && (e.mb == nil || e.mb.SpecialUse == "") {
@@ -212,4 +217,18 @@ func match(p, n string, depth int) bool {
 		}
 	}
 	return len(n) == 0
+}
+
+// hiddenSubscribedChild reports whether a subscribed mailbox below name
+// matches none of the patterns.
+func hiddenSubscribedChild(entries []listEntry, name string, patterns []string) bool {
+	for _, e := range entries {
+		if e.mb == nil || !e.mb.Subscribed || !strings.HasPrefix(e.name, name+"/") {
+			continue
+		}
+		if !slices.ContainsFunc(patterns, func(p string) bool { return matchPattern(p, e.name) }) {
+			return true
+		}
+	}
+	return false
 }

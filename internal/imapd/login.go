@@ -28,9 +28,11 @@ func (s *session) cmdAuthenticate(cmd *wire.Command) (string, error) {
 	}
 	resp := args.InitialResponse
 	if resp == nil {
-		// RFC 9051 section 6.2.2: an empty challenge asks for the
-		// client's first response.
-		s.w.Continuation("")
+		// RFC 9051 section 6.2.2: an empty challenge ("+ " and no
+		// base64 data) asks for the client's first response.
+		// (Writer.Continuation would put a text there.)
+		s.w.Raw("+ ")
+		s.w.EndLine()
 		if err := s.flush(); err != nil {
 			return "", errCloseConn
 		}

@@ -220,7 +220,9 @@ func (s *Server) isClosing() bool {
 // startSession registers conn and runs its session in a goroutine, or
 // turns it away when shutting down or over the per-address limit.
 func (s *Server) startSession(conn net.Conn, implicitTLS bool) {
+	s.mu.Lock()
 	remote := s.remoteAddr(conn)
+	s.mu.Unlock()
 	cid := s.cidPrefix + "-" + strconv.FormatUint(s.cidSeq.Add(1), 10)
 	log := s.log.With("cid", cid, "remote", remote.String())
 	if m := s.cfg.Metrics; m != nil {
