@@ -1,0 +1,315 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+// The queue keeps its entries in its own SQLite file, DIR/queue.db, rather
+// than in the mail store: the store's interface has no queue tables and
+// belongs to another package, and a separate file keeps queue churn out of
+// the mailbox database. SQLite was chosen over one JSON file per entry
+// because a delivery round changes several recipients of an entry at once
+// and `mailport queue retry/remove` runs in a second process while `serve`
+// delivers: WAL gives both processes atomic, isolated updates without a
+// lock protocol of our own, and "which entries are due" is an indexed query
+// instead of a directory scan.
+
+// busyTimeout bounds how long one process waits for the other's write lock.
+const busyTimeout = 10 * time.Second
+
+const schema = `
+CREATE TABLE IF NOT EXISTS entries (
+	id           TEXT PRIMARY KEY,
+	sender       TEXT NOT NULL,
+	blob_id      TEXT NOT NULL,
+	size         INTEGER NOT NULL,
+	eight_bit    INTEGER NOT NULL DEFAULT 0,
+	created      INTEGER NOT NULL,
+	next_attempt INTEGER NOT NULL,
+	attempts     INTEGER NOT NULL DEFAULT 0,
+	last_error   TEXT NOT NULL DEFAULT '',
+	dsn_sent     INTEGER NOT NULL DEFAULT 0,
+	dkim_signed  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS entries_next_attempt ON entries(next_attempt);
+CREATE TABLE IF NOT EXISTS recipients (
+	entry_id   TEXT NOT NULL REFERENCES entries(id) ON DELETE CASCADE,
+	seq        INTEGER NOT NULL,
+	address    TEXT NOT NULL,
+	state      TEXT NOT NULL,
+	attempts   INTEGER NOT NULL DEFAULT 0,
+	last_error TEXT NOT NULL DEFAULT '',
+	status     TEXT NOT NULL DEFAULT '',
+	remote_mta TEXT NOT NULL DEFAULT '',
+	updated    INTEGER NOT NULL DEFAULT 0,
+	reported   INTEGER NOT NULL DEFAULT 0,
+	PRIMARY KEY (entry_id, seq)
+);
+`
+
+type db struct {
+	sql *sql.DB
+}
+
+func openDB(ctx context.Context, path string) (*db, error) {
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("queue: unusable database path %q", path)
+	}
+	// synchronous=FULL: a committed Enqueue survives power loss, which is
+	// what lets the SMTP layer answer 250 after it (DESIGN.md section 3).
+	dsn := path + fmt.Sprintf("?_pragma=busy_timeout(%d)", busyTimeout.Milliseconds()) +
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_txlock=immediate"
+	s, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("queue: open %s: %w", path, err)
+	}
+	// One connection: the queue writes little, and a single writer never
+	// waits on itself for SQLite's lock.
+	s.SetMaxOpenConns(1)
+	s.SetConnMaxLifetime(0)
+	s.SetConnMaxIdleTime(0)
+	if _, err := s.ExecContext(ctx, schema); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("queue: create schema in %s: %w", path, err)
+	}
+	return &db{sql: s}, nil
+}
+
+func (d *db) close() error { return d.sql.Close() }
+
+func (d *db) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("queue: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("queue: commit: %w", err)
+	}
+	return nil
+}
+
+func unixNano(t time.Time) int64 { return t.UnixNano() }
+
+func fromNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+func (d *db) insert(ctx context.Context, e *Entry) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO entries (id, sender, blob_id, size, eight_bit, created, next_attempt, dkim_signed)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.From, e.BlobID, e.Size, e.EightBit, unixNano(e.Created), unixNano(e.NextAttempt), e.DKIMSigned)
+		if err != nil {
+			return fmt.Errorf("queue: insert entry: %w", err)
+		}
+		for i, r := range e.Recipients {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO recipients (entry_id, seq, address, state) VALUES (?, ?, ?, ?)`,
+				e.ID, i, r.Address, string(r.State)); err != nil {
+				return fmt.Errorf("queue: insert recipient: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// queryer is what both *sql.DB and *sql.Tx offer.
+type queryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+const entryColumns = `id, sender, blob_id, size, eight_bit, created, next_attempt, attempts, last_error, dsn_sent, dkim_signed`
+
+// entries loads the entries selected by where (with args), with their
+// recipients, ordered by next attempt.
+func (d *db) entries(ctx context.Context, q queryer, where string, args ...any) ([]*Entry, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+entryColumns+` FROM entries `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("queue: list entries: %w", err)
+	}
+	var list []*Entry
+	byID := map[string]*Entry{}
+	for rows.Next() {
+		e := &Entry{}
+		var created, next int64
+		if err := rows.Scan(&e.ID, &e.From, &e.BlobID, &e.Size, &e.EightBit, &created, &next, &e.Attempts, &e.LastError, &e.DSNSent, &e.DKIMSigned); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("queue: scan entry: %w", err)
+		}
+		e.Created, e.NextAttempt = fromNano(created), fromNano(next)
+		list = append(list, e)
+		byID[e.ID] = e
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("queue: list entries: %w", err)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("queue: list entries: %w", err)
+	}
+	if len(list) == 0 {
+		return nil, nil
+	}
+	// Recipients of the selected entries, in one query per batch of ids
+	// (SQLite limits the number of parameters).
+	const batch = 500
+	for start := 0; start < len(list); start += batch {
+		end := min(start+batch, len(list))
+		ids := make([]any, 0, end-start)
+		for _, e := range list[start:end] {
+			ids = append(ids, e.ID)
+		}
+		rrows, err := q.QueryContext(ctx, `SELECT entry_id, address, state, attempts, last_error, status, remote_mta, updated, reported
+			FROM recipients WHERE entry_id IN (?`+strings.Repeat(",?", len(ids)-1)+`) ORDER BY entry_id, seq`, ids...)
+		if err != nil {
+			return nil, fmt.Errorf("queue: list recipients: %w", err)
+		}
+		for rrows.Next() {
+			var id, state string
+			var updated int64
+			var r Recipient
+			if err := rrows.Scan(&id, &r.Address, &state, &r.Attempts, &r.LastError, &r.Status, &r.RemoteMTA, &updated, &r.Reported); err != nil {
+				rrows.Close()
+				return nil, fmt.Errorf("queue: scan recipient: %w", err)
+			}
+			r.State, r.Updated = State(state), fromNano(updated)
+			if e := byID[id]; e != nil {
+				e.Recipients = append(e.Recipients, r)
+			}
+		}
+		if err := rrows.Close(); err != nil {
+			return nil, fmt.Errorf("queue: list recipients: %w", err)
+		}
+		if err := rrows.Err(); err != nil {
+			return nil, fmt.Errorf("queue: list recipients: %w", err)
+		}
+	}
+	return list, nil
+}
+
+func (d *db) get(ctx context.Context, id string) (*Entry, error) {
+	list, err := d.entries(ctx, d.sql, `WHERE id = ?`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, fmt.Errorf("queue: entry %q: %w", id, ErrNotFound)
+	}
+	return list[0], nil
+}
+
+// due returns up to limit entries whose next attempt is at or before now,
+// oldest first, skipping the ids in skip (already being delivered).
+func (d *db) due(ctx context.Context, now time.Time, limit int, skip map[string]bool) ([]*Entry, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT id FROM entries WHERE next_attempt <= ? ORDER BY next_attempt LIMIT ?`,
+		unixNano(now), limit+len(skip))
+	if err != nil {
+		return nil, fmt.Errorf("queue: due entries: %w", err)
+	}
+	var ids []any
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("queue: due entries: %w", err)
+		}
+		if !skip[id] && len(ids) < limit {
+			ids = append(ids, id)
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, fmt.Errorf("queue: due entries: %w", err)
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return d.entries(ctx, d.sql, `WHERE id IN (?`+strings.Repeat(",?", len(ids)-1)+`) ORDER BY next_attempt`, ids...)
+}
+
+// nextDue returns the earliest next attempt among entries not in skip, or
+// the zero time when there is none.
+func (d *db) nextDue(ctx context.Context, skip map[string]bool) (time.Time, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT id, next_attempt FROM entries ORDER BY next_attempt LIMIT ?`, len(skip)+1)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("queue: next due: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int64
+		if err := rows.Scan(&id, &n); err != nil {
+			return time.Time{}, fmt.Errorf("queue: next due: %w", err)
+		}
+		if !skip[id] {
+			return fromNano(n), nil
+		}
+	}
+	return time.Time{}, rows.Err()
+}
+
+// saveAttempt records the outcome of one delivery round: the recipients'
+// new states and the entry's counters. It fails with ErrNotFound when the
+// entry was removed meanwhile (`mailport queue remove` from another
+// process), so the caller does not resurrect it.
+func (d *db) saveAttempt(ctx context.Context, e *Entry) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE entries SET next_attempt = ?, attempts = ?, last_error = ?, dsn_sent = ? WHERE id = ?`,
+			unixNano(e.NextAttempt), e.Attempts, e.LastError, e.DSNSent, e.ID)
+		if err != nil {
+			return fmt.Errorf("queue: update entry: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("queue: entry %s: %w", e.ID, ErrNotFound)
+		}
+		for i, r := range e.Recipients {
+			if _, err := tx.ExecContext(ctx, `UPDATE recipients SET state = ?, attempts = ?, last_error = ?, status = ?, remote_mta = ?, updated = ?, reported = ?
+				WHERE entry_id = ? AND seq = ?`,
+				string(r.State), r.Attempts, r.LastError, r.Status, r.RemoteMTA, unixNano(r.Updated), r.Reported, e.ID, i); err != nil {
+				return fmt.Errorf("queue: update recipient: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// setNextAttempt moves an entry's next attempt (Retry).
+func (d *db) setNextAttempt(ctx context.Context, id string, t time.Time) error {
+	res, err := d.sql.ExecContext(ctx, `UPDATE entries SET next_attempt = ? WHERE id = ?`, unixNano(t), id)
+	if err != nil {
+		return fmt.Errorf("queue: retry %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("queue: entry %q: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// delete removes an entry and returns its blob id.
+func (d *db) delete(ctx context.Context, id string) (string, error) {
+	var blobID string
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT blob_id FROM entries WHERE id = ?`, id).Scan(&blobID); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("queue: entry %q: %w", id, ErrNotFound)
+			}
+			return fmt.Errorf("queue: remove %s: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM entries WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("queue: remove %s: %w", id, err)
+		}
+		return nil
+	})
+	return blobID, err
+}

@@ -1,0 +1,448 @@
+// Package queue is mailport's durable outbound queue: it keeps messages for
+// remote recipients until a remote MTA (or the smarthost) has taken them,
+// retries with back-off on temporary failures, and returns a delivery
+// status notification (internal/queue/dsn) to the sender when delivery
+// fails for good.
+//
+// A queued message is one blob (internal/blob, fsynced) plus one row in the
+// queue's own SQLite file with a row per recipient. Delivery is
+// at-least-once: an entry and its blob go away only after every recipient
+// is final and the bounce for the failed ones is itself queued, so a crash
+// at any point leads to a retry, never to a lost message.
+package queue
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"mailport/internal/blob"
+	"mailport/internal/dns"
+)
+
+// ErrNotFound is returned for an unknown entry id.
+var ErrNotFound = errors.New("no such queue entry")
+
+// ErrClosed is returned by Enqueue after Close.
+var ErrClosed = errors.New("queue: closed")
+
+// State is where one recipient of an entry stands.
+type State string
+
+// Recipient states. Delivered and Failed are final.
+const (
+	Pending   State = "pending"
+	Delivered State = "delivered"
+	Failed    State = "failed"
+)
+
+// Recipient is one envelope recipient of a queued message.
+type Recipient struct {
+	Address string
+	State   State
+	// Attempts counts the delivery attempts made for this recipient.
+	Attempts int
+	// LastError is the last failure, e.g. "mx.remote.test: 451 4.7.1 try later".
+	LastError string
+	// Status is the RFC 3463 code of the last answer (5.1.1, 4.4.1, ...).
+	Status string
+	// RemoteMTA is the host that gave the last answer.
+	RemoteMTA string
+	Updated   time.Time
+	// Reported is set once a DSN for this (failed) recipient is queued.
+	Reported bool
+}
+
+// Entry is one queued message.
+type Entry struct {
+	ID string
+	// From is the envelope sender; "" is the null sender (bounces).
+	From       string
+	Recipients []Recipient
+	BlobID     string
+	Size       int64
+	// EightBit is set when the body has octets above 127 (RFC 6152).
+	EightBit    bool
+	Created     time.Time
+	NextAttempt time.Time
+	// Attempts counts delivery rounds.
+	Attempts  int
+	LastError string
+	// DSNSent is set once every failed recipient has been reported.
+	DSNSent bool
+	// DKIMSigned records that the message was signed before queueing.
+	DKIMSigned bool
+}
+
+// Smarthost sends all outbound mail through one relay (the MasterAdmin
+// setting of issue 4).
+type Smarthost struct {
+	Host string
+	Port int // default 587, or 465 with TLS mode "tls"
+	// Username and Password, when set, are used with AUTH PLAIN. They are
+	// only sent over TLS unless TLS is "none".
+	Username string
+	Password string
+	TLS      TLSMode
+}
+
+// TLSMode is how the connection to a smarthost is protected.
+type TLSMode string
+
+// TLS modes for a smarthost.
+const (
+	// TLSStartTLS requires STARTTLS with a verified certificate (default).
+	TLSStartTLS TLSMode = "starttls"
+	// TLSImplicit connects with TLS from the first byte (port 465, RFC 8314).
+	TLSImplicit TLSMode = "tls"
+	// TLSOpportunistic uses STARTTLS when offered, unverified.
+	TLSOpportunistic TLSMode = "opportunistic"
+	// TLSNone never uses TLS.
+	TLSNone TLSMode = "none"
+)
+
+// Destination overrides MX lookup for a domain: relay domains and split
+// domain routing send to a fixed host.
+type Destination struct {
+	Host string
+	Port int // 0 = Config.SMTPPort
+}
+
+// Config configures a Queue. Dir, Blobs and Hostname are required.
+type Config struct {
+	// Dir holds queue.db (usually the data directory).
+	Dir   string
+	Blobs *blob.Store
+	// Resolver answers MX and address lookups.
+	Resolver dns.Resolver
+	// Hostname is the name in EHLO, in Reporting-MTA and in the DSN's From.
+	Hostname string
+	// SMTPPort is the port of remote MX hosts (mailport.toml [queue]
+	// smtp_port); default 25.
+	SMTPPort int
+	// Smarthost, when set, receives all outbound mail.
+	Smarthost *Smarthost
+	// Route, when set, is asked per recipient domain before MX lookup; a
+	// non-nil Destination sends that domain's mail there (relay domains,
+	// split domain routing).
+	Route func(ctx context.Context, domain string) (*Destination, error)
+	// Policy, when set, gives the MTA-STS policy of a domain (RFC 8461).
+	Policy PolicySource
+	// Lifetime is how long a message is retried; default 5 days.
+	Lifetime time.Duration
+	// Backoff is the wait after the n-th failed round (n >= 1); default
+	// DefaultBackoff.
+	Backoff func(attempt int) time.Duration
+	// Concurrency bounds the entries delivered at once; default 16.
+	Concurrency int
+	// PollInterval is how often Run re-reads the queue file for changes
+	// made by another process (`mailport queue retry`); default 2s.
+	PollInterval time.Duration
+	// MaxMessageBytes bounds Enqueue; 0 means no limit here.
+	MaxMessageBytes int64
+	// MaxRecipients bounds the recipients of one entry; default 1000.
+	MaxRecipients int
+	// DialTimeout and CommandTimeout bound the SMTP client; defaults 30s
+	// and 5 minutes (RFC 5321 section 4.5.3.2).
+	DialTimeout    time.Duration
+	CommandTimeout time.Duration
+	// TLSConfig is the client TLS configuration for STARTTLS. The default
+	// skips certificate verification for MX hosts (opportunistic TLS,
+	// RFC 7435: unauthenticated encryption beats plain text); MTA-STS
+	// and the smarthost verify regardless.
+	TLSConfig *tls.Config
+	// IsLocal tells whether an address is hosted here; LocalDeliver then
+	// delivers to it instead of SMTP (used for bounces to local senders).
+	IsLocal func(addr string) bool
+	// LocalDeliver delivers the blob blobID from from to the local
+	// address rcpt. The blob stays the queue's: read it during the call.
+	// An error with a Temporary() bool method that returns false is
+	// permanent; any other error is retried.
+	LocalDeliver func(ctx context.Context, from, rcpt, blobID string) error
+	Logger       *slog.Logger
+	Metrics      *Metrics
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+}
+
+// DefaultBackoff waits 1m, 5m, 15m, 30m, 1h, 2h, then 4h between rounds.
+func DefaultBackoff(attempt int) time.Duration {
+	steps := []time.Duration{time.Minute, 5 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour, 2 * time.Hour, 4 * time.Hour}
+	if attempt < 1 {
+		attempt = 1
+	}
+	if attempt > len(steps) {
+		attempt = len(steps)
+	}
+	return steps[attempt-1]
+}
+
+// Queue is the outbound queue. Its methods are safe for concurrent use.
+type Queue struct {
+	cfg Config
+	db  *db
+	log *slog.Logger
+
+	wake    chan struct{}
+	closing chan struct{}
+	closeMu sync.Mutex
+	closed  bool
+	runWG   sync.WaitGroup
+
+	mu       sync.Mutex
+	inflight map[string]bool
+}
+
+// New opens (creating if needed) the queue in cfg.Dir.
+func New(cfg Config) (*Queue, error) {
+	if cfg.Dir == "" || cfg.Blobs == nil || cfg.Hostname == "" {
+		return nil, errors.New("queue: Dir, Blobs and Hostname are required")
+	}
+	if cfg.SMTPPort == 0 {
+		cfg.SMTPPort = 25
+	}
+	if cfg.Lifetime <= 0 {
+		cfg.Lifetime = 5 * 24 * time.Hour
+	}
+	if cfg.Backoff == nil {
+		cfg.Backoff = DefaultBackoff
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 2 * time.Second
+	}
+	if cfg.MaxRecipients <= 0 {
+		cfg.MaxRecipients = 1000
+	}
+	if cfg.DialTimeout <= 0 {
+		cfg.DialTimeout = 30 * time.Second
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = 5 * time.Minute
+	}
+	if cfg.TLSConfig == nil {
+		cfg.TLSConfig = &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Smarthost != nil {
+		sh := *cfg.Smarthost
+		if sh.TLS == "" {
+			sh.TLS = TLSStartTLS
+		}
+		if sh.Port == 0 {
+			sh.Port = 587
+			if sh.TLS == TLSImplicit {
+				sh.Port = 465
+			}
+		}
+		cfg.Smarthost = &sh
+	}
+	d, err := openDB(context.Background(), filepath.Join(cfg.Dir, "queue.db"))
+	if err != nil {
+		return nil, err
+	}
+	return &Queue{
+		cfg:      cfg,
+		db:       d,
+		log:      cfg.Logger.With("component", "queue"),
+		wake:     make(chan struct{}, 1),
+		closing:  make(chan struct{}),
+		inflight: map[string]bool{},
+	}, nil
+}
+
+// Close stops Run (waiting for deliveries in progress to record their
+// results) and closes the queue file.
+func (q *Queue) Close() error {
+	q.closeMu.Lock()
+	if q.closed {
+		q.closeMu.Unlock()
+		return nil
+	}
+	q.closed = true
+	close(q.closing)
+	q.closeMu.Unlock()
+	q.runWG.Wait()
+	return q.db.close()
+}
+
+func newEntryID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Option modifies an Enqueue.
+type Option func(*Entry)
+
+// DKIMSigned records that the message was DKIM-signed before queueing.
+func DKIMSigned() Option { return func(e *Entry) { e.DKIMSigned = true } }
+
+// Enqueue stores a message for delivery to rcpts and returns its id. When
+// it returns nil the message is durable (blob and row fsynced); the body is
+// written once whatever the number of recipients. from "" is the null
+// sender.
+func (q *Queue) Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader, opts ...Option) (string, error) {
+	q.closeMu.Lock()
+	closed := q.closed
+	q.closeMu.Unlock()
+	if closed {
+		return "", ErrClosed
+	}
+	if from != "" {
+		if err := checkAddress(from); err != nil {
+			return "", fmt.Errorf("queue: sender: %w", err)
+		}
+	}
+	if len(rcpts) == 0 {
+		return "", errors.New("queue: no recipients")
+	}
+	if len(rcpts) > q.cfg.MaxRecipients {
+		return "", fmt.Errorf("queue: %d recipients, limit %d", len(rcpts), q.cfg.MaxRecipients)
+	}
+	now := q.cfg.Now()
+	e := &Entry{ID: newEntryID(), From: from, Created: now, NextAttempt: now}
+	for _, o := range opts {
+		o(e)
+	}
+	seen := map[string]bool{}
+	for _, r := range rcpts {
+		if err := checkAddress(r); err != nil {
+			return "", fmt.Errorf("queue: recipient: %w", err)
+		}
+		key := canonical(r)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		e.Recipients = append(e.Recipients, Recipient{Address: r, State: Pending})
+	}
+	cr := &eightBitReader{r: body}
+	id, size, err := q.cfg.Blobs.Put(ctx, cr, q.cfg.MaxMessageBytes)
+	if err != nil {
+		return "", fmt.Errorf("queue: store message: %w", err)
+	}
+	if err := q.cfg.Blobs.Sync(id); err != nil {
+		q.cfg.Blobs.Delete(id)
+		return "", fmt.Errorf("queue: store message: %w", err)
+	}
+	e.BlobID, e.Size, e.EightBit = id, size, cr.eightBit
+	if err := q.db.insert(ctx, e); err != nil {
+		q.cfg.Blobs.Delete(id)
+		return "", err
+	}
+	q.log.Info("queued", "id", e.ID, "from", from, "recipients", len(e.Recipients), "size", size)
+	q.cfg.Metrics.queued()
+	q.Wake()
+	return e.ID, nil
+}
+
+// eightBitReader notes whether the message has octets above 127, so
+// delivery can ask for BODY=8BITMIME (RFC 6152).
+type eightBitReader struct {
+	r        io.Reader
+	eightBit bool
+}
+
+func (c *eightBitReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if !c.eightBit {
+		for _, b := range p[:n] {
+			if b >= 0x80 {
+				c.eightBit = true
+				break
+			}
+		}
+	}
+	return n, err
+}
+
+// List returns every entry, the next to be tried first.
+func (q *Queue) List(ctx context.Context) ([]*Entry, error) {
+	return q.db.entries(ctx, q.db.sql, `ORDER BY next_attempt, id`)
+}
+
+// Get returns one entry.
+func (q *Queue) Get(ctx context.Context, id string) (*Entry, error) {
+	return q.db.get(ctx, id)
+}
+
+// Retry makes an entry due now. A Run loop in this process is woken at
+// once; one in another process sees it within its PollInterval.
+func (q *Queue) Retry(ctx context.Context, id string) error {
+	if err := q.db.setNextAttempt(ctx, id, q.cfg.Now()); err != nil {
+		return err
+	}
+	q.Wake()
+	return nil
+}
+
+// Remove deletes an entry and its message without delivering it further
+// and without a bounce.
+func (q *Queue) Remove(ctx context.Context, id string) error {
+	blobID, err := q.db.delete(ctx, id)
+	if err != nil {
+		return err
+	}
+	q.log.Info("removed", "id", id)
+	return q.cfg.Blobs.Delete(blobID)
+}
+
+// Wake makes Run look for due entries now.
+func (q *Queue) Wake() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// maxAddressLen is the RFC 5321 section 4.5.3.1.3 path limit (256 with the
+// brackets).
+const maxAddressLen = 254
+
+// checkAddress accepts an envelope address local@domain: no brackets, no
+// spaces or control characters (which could end an SMTP command line).
+func checkAddress(a string) error {
+	if len(a) > maxAddressLen {
+		return fmt.Errorf("address longer than %d octets", maxAddressLen)
+	}
+	at := strings.LastIndexByte(a, '@')
+	if at <= 0 || at == len(a)-1 {
+		return fmt.Errorf("%q is not local@domain", a)
+	}
+	for _, c := range a {
+		if c <= ' ' || c == 0x7f || c == '<' || c == '>' {
+			return fmt.Errorf("%q has a character not allowed in an envelope address", a)
+		}
+	}
+	return nil
+}
+
+// domainOf returns the lower-cased domain of an address.
+func domainOf(a string) string {
+	return strings.ToLower(strings.TrimSuffix(a[strings.LastIndexByte(a, '@')+1:], "."))
+}
+
+// canonical is the key that makes two recipient spellings the same one: the
+// domain is case-insensitive, the local part is kept as given (RFC 5321
+// section 2.4).
+func canonical(a string) string {
+	at := strings.LastIndexByte(a, '@')
+	return a[:at+1] + domainOf(a)
+}

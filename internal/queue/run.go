@@ -1,0 +1,404 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"mailport/internal/queue/dsn"
+)
+
+// maxDomainsAtOnce bounds the destinations of one entry delivered in
+// parallel.
+const maxDomainsAtOnce = 4
+
+// Run delivers due entries until ctx is done or Close is called, with at
+// most Config.Concurrency entries at once. It re-reads the queue file every
+// PollInterval, so changes made by another process (`mailport queue
+// retry`) are picked up. Entries that were being delivered when the
+// process died are simply due again when Run starts.
+func (q *Queue) Run(ctx context.Context) error {
+	q.closeMu.Lock()
+	if q.closed {
+		q.closeMu.Unlock()
+		return ErrClosed
+	}
+	q.runWG.Add(1)
+	q.closeMu.Unlock()
+	defer q.runWG.Done()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-q.closing:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	var workers sync.WaitGroup
+	defer workers.Wait()
+
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		busy, err := q.dispatch(ctx, &workers)
+		if err != nil && ctx.Err() == nil {
+			q.log.Error("reading due entries", "error", err)
+		}
+		wait := q.cfg.PollInterval
+		if !busy {
+			next, err := q.db.nextDue(ctx, q.inflightSet())
+			if err == nil && !next.IsZero() {
+				if d := next.Sub(q.cfg.Now()); d < wait {
+					wait = max(d, 0)
+				}
+			}
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-q.wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+func (q *Queue) inflightSet() map[string]bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	s := make(map[string]bool, len(q.inflight))
+	for id := range q.inflight {
+		s[id] = true
+	}
+	return s
+}
+
+// dispatch starts a worker for each due entry while there are free slots;
+// busy reports that every slot is taken (a finishing worker wakes Run).
+func (q *Queue) dispatch(ctx context.Context, workers *sync.WaitGroup) (busy bool, err error) {
+	skip := q.inflightSet()
+	free := q.cfg.Concurrency - len(skip)
+	if free <= 0 {
+		return true, nil
+	}
+	due, err := q.db.due(ctx, q.cfg.Now(), free, skip)
+	if err != nil {
+		return false, err
+	}
+	for _, e := range due {
+		q.mu.Lock()
+		q.inflight[e.ID] = true
+		q.mu.Unlock()
+		workers.Add(1)
+		go func(e *Entry) {
+			defer workers.Done()
+			defer func() {
+				q.mu.Lock()
+				delete(q.inflight, e.ID)
+				q.mu.Unlock()
+				q.Wake()
+			}()
+			q.process(ctx, e)
+		}(e)
+	}
+	return len(due) == free, nil
+}
+
+// process makes one delivery round for an entry: every pending recipient
+// is tried once, grouped by destination so one connection carries all
+// recipients of a domain; then the results are recorded, failures
+// reported, and the entry removed when nothing is left to do.
+func (q *Queue) process(ctx context.Context, e *Entry) {
+	log := q.log.With("id", e.ID)
+	type group struct {
+		domain string
+		idx    []int
+		local  bool
+	}
+	groups := map[string]*group{}
+	var order []string
+	for i, r := range e.Recipients {
+		if r.State != Pending {
+			continue
+		}
+		key, g := domainOf(r.Address), &group{domain: domainOf(r.Address)}
+		if q.cfg.IsLocal != nil && q.cfg.LocalDeliver != nil && q.cfg.IsLocal(r.Address) {
+			key, g.local = "local "+r.Address, true
+		} else if q.cfg.Smarthost != nil {
+			key = "smarthost"
+		}
+		if groups[key] == nil {
+			groups[key] = g
+			order = append(order, key)
+		}
+		groups[key].idx = append(groups[key].idx, i)
+	}
+
+	if len(order) > 0 {
+		results := make([]*result, len(e.Recipients))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, maxDomainsAtOnce)
+		for _, key := range order {
+			g := groups[key]
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				defer func() { <-sem }()
+				var rs []*result
+				if g.local {
+					rs = []*result{q.deliverLocal(ctx, e, e.Recipients[g.idx[0]].Address)}
+				} else {
+					addrs := make([]string, len(g.idx))
+					for j, i := range g.idx {
+						addrs[j] = e.Recipients[i].Address
+					}
+					rs = q.deliverRemote(ctx, e, g.domain, addrs)
+				}
+				for j, i := range g.idx {
+					results[i] = rs[j]
+				}
+			}()
+		}
+		wg.Wait()
+		if err := q.record(ctx, e, results); err != nil {
+			if errors.Is(err, ErrNotFound) {
+				log.Info("entry removed while being delivered")
+			} else {
+				log.Error("recording delivery results", "error", err)
+			}
+			return
+		}
+	}
+	// A cancelled round (shutdown) was recorded as not counting; what is
+	// left happens on the next start.
+	if ctx.Err() != nil {
+		return
+	}
+	if err := q.finish(context.WithoutCancel(ctx), e); err != nil {
+		if errors.Is(err, ErrNotFound) {
+			log.Info("entry removed while being delivered")
+			return
+		}
+		log.Error("finishing entry", "error", err)
+	}
+}
+
+// record applies one round's results to e and stores them.
+func (q *Queue) record(ctx context.Context, e *Entry, results []*result) error {
+	now := q.cfg.Now()
+	// A round cut short by shutdown does not count as an attempt: the
+	// recipients it did not finish are due again at once after restart.
+	aborted := ctx.Err() != nil
+	expired := now.Sub(e.Created) >= q.cfg.Lifetime
+	anyPending := false
+	e.Attempts++
+	for i, res := range results {
+		if res == nil {
+			continue
+		}
+		r := &e.Recipients[i]
+		if aborted && res.out == outTemporary {
+			anyPending = true
+			continue
+		}
+		r.Attempts++
+		r.Updated = now
+		r.Status, r.RemoteMTA = res.status, res.remote
+		switch res.out {
+		case outDelivered:
+			r.State, r.LastError = Delivered, ""
+			q.cfg.Metrics.recipient("delivered")
+			q.log.Info("delivered", "id", e.ID, "rcpt", r.Address, "remote", res.remote, "reply", res.text)
+		case outPermanent:
+			r.State, r.LastError = Failed, res.text
+			q.cfg.Metrics.recipient("failed")
+			q.log.Info("delivery failed", "id", e.ID, "rcpt", r.Address, "status", res.status, "error", res.text)
+		default:
+			r.LastError = res.text
+			if expired {
+				// RFC 3463 X.4.7: delivery time expired.
+				r.State, r.Status = Failed, "5.4.7"
+				r.LastError = fmt.Sprintf("delivery time expired after %d attempts; last error: %s", r.Attempts, res.text)
+				q.cfg.Metrics.recipient("failed")
+				q.log.Info("delivery expired", "id", e.ID, "rcpt", r.Address, "error", res.text)
+			} else {
+				anyPending = true
+				q.cfg.Metrics.recipient("deferred")
+				q.log.Info("delivery deferred", "id", e.ID, "rcpt", r.Address, "status", res.status, "error", res.text)
+			}
+		}
+		if r.LastError != "" {
+			e.LastError = r.LastError
+		}
+	}
+	switch {
+	case aborted:
+		e.Attempts--
+		e.NextAttempt = now
+	case anyPending:
+		e.NextAttempt = now.Add(q.cfg.Backoff(e.Attempts))
+	}
+	return q.db.saveAttempt(context.WithoutCancel(ctx), e)
+}
+
+// finish reports newly failed recipients with one DSN and removes the
+// entry when every recipient is final and reported. The DSN is queued
+// (durably) before the entry goes, so a crash in between repeats the DSN
+// rather than losing it.
+func (q *Queue) finish(ctx context.Context, e *Entry) error {
+	var failed []int
+	pending := false
+	for i, r := range e.Recipients {
+		switch {
+		case r.State == Pending:
+			pending = true
+		case r.State == Failed && !r.Reported:
+			failed = append(failed, i)
+		}
+	}
+	if len(failed) > 0 {
+		if e.From == "" {
+			// RFC 5321 section 4.5.5 / RFC 3464 section 2: a message with
+			// a null sender (a bounce itself) is never bounced, so two
+			// servers can never bounce a message back and forth.
+			q.log.Warn("dropping bounce: the failed message has a null sender", "id", e.ID, "failed", len(failed))
+			q.cfg.Metrics.bounce("dropped")
+		} else {
+			id, err := q.bounce(ctx, e, failed)
+			if err != nil {
+				// Keep the entry and try the DSN again later.
+				e.NextAttempt = q.cfg.Now().Add(q.cfg.Backoff(max(e.Attempts, 1)))
+				if serr := q.db.saveAttempt(ctx, e); serr != nil {
+					return errors.Join(err, serr)
+				}
+				return fmt.Errorf("queue the DSN: %w", err)
+			}
+			q.log.Info("bounce queued", "id", e.ID, "dsn", id, "to", e.From, "failed", len(failed))
+			q.cfg.Metrics.bounce("sent")
+		}
+		for _, i := range failed {
+			e.Recipients[i].Reported = true
+		}
+		e.DSNSent = true
+		if err := q.db.saveAttempt(ctx, e); err != nil {
+			return err
+		}
+	}
+	if pending {
+		return nil
+	}
+	blobID, err := q.db.delete(ctx, e.ID)
+	if err != nil {
+		return err
+	}
+	if err := q.cfg.Blobs.Delete(blobID); err != nil {
+		q.log.Warn("deleting delivered message file", "id", e.ID, "error", err)
+	}
+	q.log.Info("done", "id", e.ID)
+	return nil
+}
+
+// bounce queues a DSN (RFC 3464) for the recipients at idx to the
+// envelope sender of e, from the null sender.
+func (q *Queue) bounce(ctx context.Context, e *Entry, idx []int) (string, error) {
+	header, err := q.readHeader(e.BlobID)
+	if err != nil {
+		q.log.Warn("reading the header of a failed message for its DSN", "id", e.ID, "error", err)
+	}
+	m := &dsn.Message{
+		ReportingMTA:   q.cfg.Hostname,
+		From:           "MAILER-DAEMON@" + q.cfg.Hostname,
+		To:             e.From,
+		Date:           q.cfg.Now(),
+		ArrivalDate:    e.Created,
+		OriginalHeader: header,
+	}
+	for _, i := range idx {
+		r := e.Recipients[i]
+		m.Recipients = append(m.Recipients, dsn.Recipient{
+			FinalRecipient:  r.Address,
+			Action:          dsn.Failed,
+			Status:          r.Status,
+			RemoteMTA:       r.RemoteMTA,
+			DiagnosticCode:  diagnostic(r),
+			LastAttemptDate: r.Updated,
+		})
+	}
+	raw, err := m.Compose()
+	if err != nil {
+		return "", err
+	}
+	return q.Enqueue(ctx, "", []string{e.From}, bytes.NewReader(raw))
+}
+
+// diagnostic is the SMTP reply for Diagnostic-Code: the remote reply when
+// there was one (it starts with its code), else our own text behind the
+// reply we would have given.
+func diagnostic(r Recipient) string {
+	text := r.LastError
+	if _, after, ok := strings.Cut(text, "]: "); ok {
+		text = after
+	}
+	if len(text) >= 4 && text[3] == ' ' {
+		if _, err := strconv.Atoi(text[:3]); err == nil {
+			return text
+		}
+	}
+	code := "550"
+	if strings.HasPrefix(r.Status, "4.") {
+		code = "450"
+	}
+	return code + " " + r.Status + " " + text
+}
+
+// readHeader returns the header section of a queued message, bounded.
+func (q *Queue) readHeader(blobID string) ([]byte, error) {
+	f, err := q.cfg.Blobs.Open(blobID)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf, err := io.ReadAll(io.LimitReader(f, dsn.MaxHeaderBytes+4))
+	if err != nil {
+		return nil, err
+	}
+	if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
+		return buf[:i+2], nil
+	}
+	if i := bytes.Index(buf, []byte("\n\n")); i >= 0 {
+		return buf[:i+1], nil
+	}
+	return buf, nil
+}
+
+// deliverLocal hands a message to a local recipient (a bounce to a local
+// sender) through Config.LocalDeliver.
+func (q *Queue) deliverLocal(ctx context.Context, e *Entry, rcpt string) *result {
+	err := q.cfg.LocalDeliver(ctx, e.From, rcpt, e.BlobID)
+	if err == nil {
+		return &result{out: outDelivered, status: "2.0.0", text: "delivered locally", remote: q.cfg.Hostname}
+	}
+	r := &result{out: outTemporary, status: "4.3.0", text: oneLine(err.Error()), remote: q.cfg.Hostname}
+	var t interface{ Temporary() bool }
+	if errors.As(err, &t) && !t.Temporary() {
+		r.out, r.status = outPermanent, "5.0.0"
+	}
+	// Errors that carry their SMTP meaning ("550 5.1.1 ...", as
+	// delivery.Error prints) keep their enhanced code.
+	if f := strings.Fields(r.text); len(f) >= 2 && len(f[0]) == 3 && dsn.ValidStatus(f[1]) && f[1][0] == f[0][0] {
+		r.status = f[1]
+	}
+	return r
+}
