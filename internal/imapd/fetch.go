@@ -10,6 +10,7 @@ import (
 
 	"mailport/internal/imapd/wire"
 	"mailport/internal/mime"
+	"mailport/internal/store"
 )
 
 // fetchOptions are the session state writeFetch depends on.
@@ -80,18 +81,21 @@ func fetchNeedsSeen(items []wire.FetchItem) bool {
 // cut (a literal's bytes could not be read or written) and the session
 // must close the connection.
 //
-// Flags: the caller stores \Seen before calling when fetchNeedsSeen(items)
-// (so m.Flags is current). RFC 9051 section 6.4.5 then wants the changed
-// flags in the response; writeFetch adds FLAGS (after the items asked)
-// whenever the items imply \Seen and FLAGS was not asked, even if \Seen
-// was already set, since it cannot know. It returns flagsSent = true
-// whenever the response carried FLAGS (asked or added): the session may
-// then count m's current flags as reported to the client and need not send
-// another FETCH FLAGS for that change.
+// Flags: RFC 9051 section 6.4.5 sets \Seen when body content is fetched
+// without .PEEK (fetchNeedsSeen), and wants the changed flags reported in
+// a FETCH response. The caller stores \Seen before calling (so m.Flags is
+// current) and, for each message whose flags that changed, reports them
+// itself with an untagged "* n FETCH (FLAGS ...)" unless FLAGS was among
+// the items (then this response already shows the new flags). writeFetch
+// never adds FLAGS on its own. It returns setSeen = true when the items
+// set \Seen but m.Flags does not have it yet, i.e. the caller did not
+// store it (in a read-only mailbox that is right, RFC 9051 section
+// 6.3.3: nothing changes; otherwise the caller must store \Seen now and
+// report the flags).
 //
 // UID FETCH (opt.UID) puts UID first when it was not asked; CondStore adds
 // MODSEQ at the end when not asked.
-func writeFetch(w *wire.Writer, ld *loader, m *message, items []wire.FetchItem, opt fetchOptions) (flagsSent bool, err error) {
+func writeFetch(w *wire.Writer, ld *loader, m *message, items []wire.FetchItem, opt fetchOptions) (setSeen bool, err error) {
 	f := &fetcher{ld: ld, m: m, w: w}
 	defer f.close()
 
@@ -114,14 +118,8 @@ func writeFetch(w *wire.Writer, ld *loader, m *message, items []wire.FetchItem, 
 			return false, err
 		}
 		add(fn)
-		if it.Name == "FLAGS" {
-			flagsSent = true
-		}
 	}
-	if !flagsSent && fetchNeedsSeen(items) {
-		add(f.simple("FLAGS"))
-		flagsSent = true
-	}
+	setSeen = fetchNeedsSeen(items) && !hasFlag(m.Flags, store.FlagSeen)
 	if opt.CondStore && !hasItem("MODSEQ") {
 		add(f.simple("MODSEQ"))
 	}
@@ -132,15 +130,15 @@ func writeFetch(w *wire.Writer, ld *loader, m *message, items []wire.FetchItem, 
 	w.Open()
 	for _, fn := range writers {
 		if err := fn(); err != nil {
-			return flagsSent, fmt.Errorf("%w: %w", errFetchBroken, err)
+			return setSeen, fmt.Errorf("%w: %w", errFetchBroken, err)
 		}
 	}
 	w.Close()
 	w.EndLine()
 	if err := w.Err(); err != nil {
-		return flagsSent, fmt.Errorf("%w: %w", errFetchBroken, err)
+		return setSeen, fmt.Errorf("%w: %w", errFetchBroken, err)
 	}
-	return flagsSent, nil
+	return setSeen, nil
 }
 
 // fetcher resolves the items of one message: it loads the cached parse and

@@ -258,8 +258,8 @@ func TestFetchSimpleItems(t *testing.T) {
 		{"body", "BODY", fetchOptions{}, `* 1 FETCH (BODY ("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 6 1))`},
 		{"bodystructure", "BODYSTRUCTURE", fetchOptions{}, `* 1 FETCH (BODYSTRUCTURE ("text" "plain" ("charset" "us-ascii") NIL NIL "7BIT" 6 1 NIL NIL NIL NIL))`},
 		{"rfc822.header", "RFC822.HEADER", fetchOptions{}, "* 1 FETCH (RFC822.HEADER {15}\r\nSubject: hi\r\n\r\n)"},
-		{"rfc822.text sets seen, adds flags", "RFC822.TEXT", fetchOptions{}, "* 1 FETCH (RFC822.TEXT {6}\r\nbody\r\n FLAGS (\\Seen $Label))"},
-		{"rfc822", "RFC822", fetchOptions{}, "* 1 FETCH (RFC822 {21}\r\nSubject: hi\r\n\r\nbody\r\n FLAGS (\\Seen $Label))"},
+		{"rfc822.text", "RFC822.TEXT", fetchOptions{}, "* 1 FETCH (RFC822.TEXT {6}\r\nbody\r\n)"},
+		{"rfc822", "RFC822", fetchOptions{}, "* 1 FETCH (RFC822 {21}\r\nSubject: hi\r\n\r\nbody\r\n)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -324,15 +324,15 @@ func TestFetchSections(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.items, func(t *testing.T) {
-			got, flags, err := fetchString(t, b, m, tc.items, fetchOptions{Binary: true})
+			got, setSeen, err := fetchString(t, b, m, tc.items, fetchOptions{Binary: true})
 			if err != nil {
 				t.Fatal(err)
 			}
 			if want := "* 1 FETCH (" + tc.want + ")\r\n"; got != want {
 				t.Errorf("got  %q\nwant %q", got, want)
 			}
-			if flags {
-				t.Error("a PEEK fetch reported FLAGS")
+			if setSeen {
+				t.Error("a PEEK fetch asked for \\Seen")
 			}
 		})
 	}
@@ -360,35 +360,50 @@ func TestFetchBodyStructureNested(t *testing.T) {
 	}
 }
 
-func TestFetchSeenAddsFlags(t *testing.T) {
+// TestFetchSetSeen: writeFetch reports items that set \Seen on a message
+// that does not have it yet (the caller has not stored it), and never adds
+// FLAGS by itself.
+func TestFetchSetSeen(t *testing.T) {
 	b := newFixtureBox(t)
 	b.add("Subject: x\n\nbody\n", withFlags(`\Seen`))
+	b.add("Subject: x\n\nbody\n")
 	msgs := b.messages()
 	tests := []struct {
 		items     string
-		wantFlags bool
+		needsSeen bool
 		want      string
 	}{
-		{"BODY[TEXT]", true, "* 1 FETCH (BODY[TEXT] {6}\r\nbody\r\n FLAGS (\\Seen))"},
-		{"(FLAGS BODY[TEXT])", true, "* 1 FETCH (FLAGS (\\Seen) BODY[TEXT] {6}\r\nbody\r\n)"},
-		{"BODY.PEEK[TEXT]", false, "* 1 FETCH (BODY[TEXT] {6}\r\nbody\r\n)"},
-		{"RFC822.HEADER", false, "* 1 FETCH (RFC822.HEADER {14}\r\nSubject: x\r\n\r\n)"},
-		{"FLAGS", true, "* 1 FETCH (FLAGS (\\Seen))"},
+		{"BODY[TEXT]", true, "BODY[TEXT] {6}\r\nbody\r\n"},
+		{"(FLAGS BODY[TEXT])", true, "FLAGS (%s) BODY[TEXT] {6}\r\nbody\r\n"},
+		{"BINARY[1]", true, "BINARY[1] {6}\r\nbody\r\n"},
+		{"RFC822", true, "RFC822 {20}\r\nSubject: x\r\n\r\nbody\r\n"},
+		{"BODY.PEEK[TEXT]", false, "BODY[TEXT] {6}\r\nbody\r\n"},
+		{"BINARY.PEEK[1]", false, "BINARY[1] {6}\r\nbody\r\n"},
+		{"BINARY.SIZE[1]", false, "BINARY.SIZE[1] 6"},
+		{"RFC822.HEADER", false, "RFC822.HEADER {14}\r\nSubject: x\r\n\r\n"},
+		{"FLAGS", false, "FLAGS (%s)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.items, func(t *testing.T) {
-			if got := fetchNeedsSeen(fetchItems(t, tc.items)); got != (tc.wantFlags && tc.items != "FLAGS") {
+			if got := fetchNeedsSeen(fetchItems(t, tc.items)); got != tc.needsSeen {
 				t.Errorf("fetchNeedsSeen = %v", got)
 			}
-			got, flags, err := fetchString(t, b, &msgs[0], tc.items, fetchOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if flags != tc.wantFlags {
-				t.Errorf("flagsSent = %v, want %v", flags, tc.wantFlags)
-			}
-			if want := tc.want + "\r\n"; got != want {
-				t.Errorf("got  %q\nwant %q", got, want)
+			for i, flags := range []string{`\Seen`, ""} {
+				m := &msgs[i]
+				got, setSeen, err := fetchString(t, b, m, tc.items, fetchOptions{Binary: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := tc.needsSeen && flags == ""; setSeen != want {
+					t.Errorf("message %d: setSeen = %v, want %v", m.Seq, setSeen, want)
+				}
+				want := fmt.Sprintf("* %d FETCH (", m.Seq) + tc.want + ")\r\n"
+				if strings.Contains(want, "%s") {
+					want = fmt.Sprintf(want, flags)
+				}
+				if got != want {
+					t.Errorf("got  %q\nwant %q", got, want)
+				}
 			}
 		})
 	}
