@@ -60,6 +60,7 @@ func init() {
 		{"alias", "add ADDRESS TARGET... | list | remove ADDRESS", cmdAlias},
 		{"sender", "add|list|remove extra sender addresses of a mailbox", cmdSender},
 		{"forward", "add|list|remove forwards of a mailbox", cmdForward},
+		{"queue", "list | show ID | retry ID | remove ID: the outbound queue", cmdQueue},
 	}
 }
 

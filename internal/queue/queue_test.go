@@ -552,7 +552,9 @@ func TestMTASTSPolicyEnforced(t *testing.T) {
 
 type staticPolicy map[string]*Policy
 
-func (s staticPolicy) Policy(ctx context.Context, domain string) (*Policy, error) { return s[domain], nil }
+func (s staticPolicy) Policy(ctx context.Context, domain string) (*Policy, error) {
+	return s[domain], nil
+}
 
 func TestPolicyMatches(t *testing.T) {
 	p := &Policy{Mode: ModeEnforce, MX: []string{"mx1.example.test", "*.mail.example.test"}}
