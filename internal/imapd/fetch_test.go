@@ -596,3 +596,31 @@ func readCorpus(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+// TestFetchE2E drives FETCH through a real session (the conn_test.go
+// harness).
+func TestFetchE2E(t *testing.T) {
+	ts := newTestServer(t)
+	ts.deliver("INBOX", nestedMessage)
+	ts.deliver("INBOX", "Content-Type: application/x-thing\nContent-Transfer-Encoding: x-uuencode\n\nbegin 644 x\n")
+	c := ts.conn().login()
+	c.selectInbox()
+
+	c.cmd(`a1 FETCH 1 (UID BODY.PEEK[1] BINARY.PEEK[3.2] BINARY.SIZE[2.2] BODY.PEEK[HEADER.FIELDS (x-folded)])`).ok().xuntagged(
+		"* 1 FETCH (UID 1 BODY[1] {18}\r\nSch=F6ne Gr=FC=DFe BINARY[3.2] ~{4}\r\n\x00\x01\x02\x03 BINARY.SIZE[2.2] 23 BODY[HEADER.FIELDS (x-folded)] {23}\r\nX-Folded: one\r\n\ttwo\r\n\r\n)")
+	c.cmd("a2 UID FETCH 1 (FLAGS)").ok().xuntagged(`* 1 FETCH (UID 1 FLAGS ())`)
+
+	// Fetching a body without PEEK sets \Seen and reports it.
+	c.cmd("a3 FETCH 1 BODY[2.1]").ok()
+	if got := c.responses(); len(got) != 2 || got[0] != "* 1 FETCH (BODY[2.1] {17}\r\nplain alternative)" || !strings.Contains(got[1], `FLAGS (\Seen)`) {
+		t.Fatalf("FETCH BODY[2.1]: %q", got)
+	}
+	c.cmd("a4 FETCH 1 FLAGS").ok().xuntagged(`* 1 FETCH (FLAGS (\Seen))`)
+	// Already seen: nothing more to report.
+	c.cmd("a5 FETCH 1 BODY[2.1]").ok().xuntagged("* 1 FETCH (BODY[2.1] {17}\r\nplain alternative)")
+
+	// RFC 3516 section 4.3: an encoding the server cannot decode.
+	c.cmd("a6 FETCH 2 BINARY.PEEK[1]").no().code("UNKNOWN-CTE")
+	c.cmd("a7 FETCH 2 BODY.PEEK[1]").ok().xuntagged("* 2 FETCH (BODY[1] {13}\r\nbegin 644 x\r\n)")
+	c.cmd("a8 FETCH 2 FLAGS").ok().xuntagged(`* 2 FETCH (FLAGS ())`)
+}

@@ -308,3 +308,22 @@ func TestSearchUsesIndex(t *testing.T) {
 		})
 	}
 }
+
+// TestSearchE2E drives SEARCH through a real session over messages the
+// delivery path stored.
+func TestSearchE2E(t *testing.T) {
+	ts := newTestServer(t)
+	ts.deliver("INBOX", "From: anna@example.org\nSubject: plain\n\nnothing\n", `\Seen`)
+	ts.deliver("INBOX", "From: bob@example.org\nSubject: b64\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: base64\n\n"+b64("Viele Grüße\n")+"\n")
+	ts.deliver("INBOX", "From: carl@example.org\nSubject: qp\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\nViele Gr=FC=DFe\n")
+	c := ts.conn().login()
+	c.selectInbox()
+	c.cmd(`a1 SEARCH CHARSET UTF-8 BODY "grüße"`).ok().xuntagged("* SEARCH 2 3")
+	c.cmd(`a2 UID SEARCH OR FROM anna SUBJECT qp`).ok().xuntagged("* SEARCH 1 3")
+	c.cmd(`a3 SEARCH UNSEEN`).ok().xuntagged("* SEARCH 2 3")
+	c.cmd(`a4 SEARCH RETURN (MIN MAX COUNT) NOT SEEN`).ok().xuntagged(`* ESEARCH (TAG "a4") MIN 2 MAX 3 COUNT 2`)
+	c.cmd(`a5 SEARCH RETURN (SAVE) FROM carl`).ok().xuntagged()
+	c.cmd(`a6 SEARCH $`).ok().xuntagged("* SEARCH 3")
+	c.cmd(`a7 SEARCH TEXT b64`).ok().xuntagged("* SEARCH 2")
+	c.cmd(`a8 SEARCH CHARSET KOI8-R ALL`).no().code("BADCHARSET")
+}

@@ -88,3 +88,17 @@ func TestSortMessages(t *testing.T) {
 		t.Error("unknown criterion: no error")
 	}
 }
+
+// TestSortE2E drives SORT through a real session.
+func TestSortE2E(t *testing.T) {
+	ts := newTestServer(t)
+	ts.deliver("INBOX", "From: zed@example.org\nSubject: Re: apple\nDate: Tue, 5 Mar 2024 10:00:00 +0000\n\nx\n")
+	ts.deliver("INBOX", "From: bob@example.org\nSubject: banana\nDate: Fri, 1 Mar 2024 10:00:00 +0000\n\nx\n", `\Seen`)
+	ts.deliver("INBOX", "From: alice@example.org\nSubject: [list] Apple\nDate: Sat, 2 Mar 2024 10:00:00 +0000\n\nx\n")
+	c := ts.conn().login()
+	c.selectInbox()
+	c.cmd("a1 SORT (SUBJECT) UTF-8 ALL").ok().xuntagged("* SORT 1 3 2")
+	c.cmd("a2 SORT (REVERSE DATE) UTF-8 ALL").ok().xuntagged("* SORT 1 3 2")
+	c.cmd("a3 UID SORT (FROM) UTF-8 UNSEEN").ok().xuntagged("* SORT 3 1")
+	c.cmd("a4 SORT (DISPLAYFROM) UTF-8 ALL").ok().xuntagged("* SORT 3 2 1")
+}

@@ -131,3 +131,17 @@ func TestThreadLoops(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+// TestThreadE2E drives THREAD through a real session.
+func TestThreadE2E(t *testing.T) {
+	ts := newTestServer(t)
+	ts.deliver("INBOX", "Message-ID: <1@x>\nSubject: hello\nDate: Fri, 1 Mar 2024 10:00:00 +0000\n\nx\n")
+	ts.deliver("INBOX", "Message-ID: <2@x>\nIn-Reply-To: <1@x>\nSubject: Re: hello\nDate: Fri, 1 Mar 2024 11:00:00 +0000\n\nx\n")
+	ts.deliver("INBOX", "Message-ID: <3@x>\nSubject: other\nDate: Fri, 1 Mar 2024 09:00:00 +0000\n\nx\n")
+	ts.deliver("INBOX", "Message-ID: <4@x>\nReferences: <1@x>\nSubject: Re: hello\nDate: Fri, 1 Mar 2024 12:00:00 +0000\n\nx\n")
+	c := ts.conn().login()
+	c.selectInbox()
+	c.cmd("a1 THREAD REFERENCES UTF-8 ALL").ok().xuntagged("* THREAD (3)(1 (2)(4))")
+	c.cmd("a2 THREAD ORDEREDSUBJECT UTF-8 ALL").ok().xuntagged("* THREAD (3)(1 (2)(4))")
+	c.cmd("a3 UID THREAD REFERENCES UTF-8 NOT UID 2").ok().xuntagged("* THREAD (3)(1 4)")
+}
