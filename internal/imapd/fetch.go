@@ -309,6 +309,15 @@ type sectionContent struct {
 
 // section resolves a BODY[section] (RFC 9051 section 6.4.5).
 func (f *fetcher) section(s *wire.Section) (*sectionContent, error) {
+	if len(s.Part) == 0 && s.Specifier == "" {
+		// The whole message (BODY[], RFC822), as many octets as
+		// RFC822.SIZE says: no need for the parse.
+		file, err := f.blob()
+		if err != nil {
+			return nil, err
+		}
+		return &sectionContent{raw: file, off: 0, n: max(f.m.Size, 0)}, nil
+	}
 	msg, err := f.parsed()
 	if err != nil {
 		return nil, err
@@ -340,10 +349,6 @@ func (f *fetcher) section(s *wire.Section) (*sectionContent, error) {
 	}
 	switch s.Specifier {
 	case "":
-		if len(s.Part) == 0 {
-			// The whole message, as many octets as RFC822.SIZE says.
-			return &sectionContent{raw: file, off: 0, n: max(f.m.Size, 0)}, nil
-		}
 		return &sectionContent{raw: file, off: p.BodyStart, n: p.End - p.BodyStart}, nil
 	case "MIME":
 		return &sectionContent{raw: file, off: p.HeaderStart, n: p.BodyStart - p.HeaderStart}, nil

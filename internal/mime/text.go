@@ -141,7 +141,8 @@ func DecodeHeader(s string) string {
 		}
 	}
 	if !utf8.ValidString(s) {
-		s = headerText([]byte(s))
+		// Raw 8-bit bytes: read as Windows-1252, as headerText does.
+		s = string(charsetToUTF8("windows-1252", []byte(s)))
 	}
 	return s
 }
