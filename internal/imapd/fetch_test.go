@@ -576,6 +576,17 @@ func TestFetchCorpusStructure(t *testing.T) {
 			if got != want {
 				t.Errorf("%s part %s: got %.100q", files[i], spec, got)
 			}
+			// Every other specifier on the part answers (NIL where it
+			// does not apply) without failing.
+			items := "(BODY.PEEK[" + spec + ".MIME] BODY.PEEK[" + spec + ".HEADER] BODY.PEEK[" + spec + ".TEXT]<3.7> " +
+				"BODY.PEEK[" + spec + ".HEADER.FIELDS (subject from)] BINARY.SIZE[" + spec + "] BINARY.PEEK[" + spec + "]<2.5>)"
+			got, _, err = fetchString(t, b, m, items, fetchOptions{Binary: true})
+			var cte *unknownCTEError
+			if err != nil && !errors.As(err, &cte) {
+				t.Errorf("%s part %s: %v", files[i], spec, err)
+			} else if err == nil && !strings.HasSuffix(got, ")\r\n") {
+				t.Errorf("%s part %s: %.100q", files[i], spec, got)
+			}
 			return true
 		})
 	}
