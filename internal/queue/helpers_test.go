@@ -174,6 +174,15 @@ type log4test struct{}
 func (log4test) Printf(string, ...any) {}
 func (log4test) Println(...any)        {}
 
+// ready publishes the fields a test set after startMX (rcptReply,
+// dataStarted, auth, ...) to the server goroutines, which read them under
+// m.mu: a connection from another process carries no happens-before edge
+// the race detector could see.
+func (m *mxServer) ready() {
+	m.mu.Lock()
+	m.mu.Unlock()
+}
+
 func (m *mxServer) messages() []received {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -207,6 +216,8 @@ type mxSession struct {
 }
 
 func (s *mxSession) AuthMechanisms() []string {
+	s.m.mu.Lock()
+	defer s.m.mu.Unlock()
 	if s.m.auth[0] == "" {
 		return nil
 	}
@@ -214,8 +225,11 @@ func (s *mxSession) AuthMechanisms() []string {
 }
 
 func (s *mxSession) Auth(mech string) (sasl.Server, error) {
+	s.m.mu.Lock()
+	auth := s.m.auth
+	s.m.mu.Unlock()
 	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != s.m.auth[0] || password != s.m.auth[1] {
+		if username != auth[0] || password != auth[1] {
 			return smtp.ErrAuthFailed
 		}
 		s.authed = true
@@ -224,7 +238,10 @@ func (s *mxSession) Auth(mech string) (sasl.Server, error) {
 }
 
 func (s *mxSession) Mail(from string, opts *smtp.MailOptions) error {
-	if s.m.auth[0] != "" && !s.authed {
+	s.m.mu.Lock()
+	needAuth := s.m.auth[0] != ""
+	s.m.mu.Unlock()
+	if needAuth && !s.authed {
 		return smtp.ErrAuthRequired
 	}
 	s.from = from
@@ -247,9 +264,12 @@ func (s *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 }
 
 func (s *mxSession) Data(r io.Reader) error {
-	if s.m.dataStarted != nil {
-		s.m.dataStarted <- struct{}{}
-		<-s.m.dataRelease
+	s.m.mu.Lock()
+	started, release := s.m.dataStarted, s.m.dataRelease
+	s.m.mu.Unlock()
+	if started != nil {
+		started <- struct{}{}
+		<-release
 	}
 	b, err := io.ReadAll(r)
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 func TestDeliverOneConnectionPerDomain(t *testing.T) {
 	srvTLS, _ := testTLS(t, "mx.remote.test")
 	mx := startMX(t, "127.0.0.1", 0, srvTLS)
+	mx.ready()
 	e := newEnv(t, mx.port)
 	e.dns.addMX("remote.test", "mx.remote.test", 10)
 	e.dns.addIP("mx.remote.test", "127.0.0.1")
@@ -55,6 +56,7 @@ func TestDeliverOneConnectionPerDomain(t *testing.T) {
 // Two domains: two connections, each with only its own recipients.
 func TestDeliverGroupsByDomain(t *testing.T) {
 	mx := startMX(t, "127.0.0.1", 0, nil)
+	mx.ready()
 	e := newEnv(t, mx.port)
 	for _, d := range []string{"one.test", "two.test"} {
 		e.dns.addMX(d, "mx."+d, 10)
@@ -140,6 +142,7 @@ func TestOrderMX(t *testing.T) {
 // RFC 5321 section 5.1: no MX records, the domain's address is the MX.
 func TestNoMXFallsBackToAddress(t *testing.T) {
 	mx := startMX(t, "127.0.0.1", 0, nil)
+	mx.ready()
 	e := newEnv(t, mx.port)
 	e.dns.addIP("remote.test", "127.0.0.1")
 	q := e.open()
@@ -178,6 +181,7 @@ func TestPermanentFailuresBounce(t *testing.T) {
 			mx := startMX(t, "127.0.0.1", 0, nil)
 			e := newEnv(t, mx.port)
 			tc.setup(e, mx)
+			mx.ready()
 			q := e.open()
 			id := enqueue(t, q, "alice@local.test", "bob@remote.test")
 			e.run(q)
@@ -224,6 +228,7 @@ func TestPartialFailure(t *testing.T) {
 		}
 		return nil
 	}
+	mx.ready()
 	e := newEnv(t, mx.port)
 	e.dns.addMX("remote.test", "mx.remote.test", 10)
 	e.dns.addIP("mx.remote.test", "127.0.0.1")
@@ -254,6 +259,7 @@ func TestTemporaryFailureRetriedThenDeliveredOnce(t *testing.T) {
 		}
 		return nil
 	}
+	mx.ready()
 	e := newEnv(t, mx.port)
 	e.dns.addMX("remote.test", "mx.remote.test", 10)
 	e.dns.addIP("mx.remote.test", "127.0.0.1")
@@ -284,6 +290,7 @@ func TestTemporaryFailureRetriedThenDeliveredOnce(t *testing.T) {
 // it with its blob and without a bounce.
 func TestListRetryRemove(t *testing.T) {
 	mx := startMX(t, "127.0.0.1", 0, nil)
+	mx.ready()
 	e := newEnv(t, mx.port)
 	e.dns.addMX("remote.test", "mx.remote.test", 10)
 	e.dns.addIP("mx.remote.test", "127.0.0.1")
@@ -349,6 +356,7 @@ func TestListRetryRemove(t *testing.T) {
 func TestNullSenderNeverBounced(t *testing.T) {
 	mx := startMX(t, "127.0.0.1", 0, nil)
 	mx.rcptReply = func(string, int) error { return smtpErr(550, [3]int{5, 1, 1}, "unknown") }
+	mx.ready()
 	e := newEnv(t, mx.port)
 	e.dns.addMX("remote.test", "mx.remote.test", 10)
 	e.dns.addIP("mx.remote.test", "127.0.0.1")
@@ -371,6 +379,7 @@ func TestNullSenderNeverBounced(t *testing.T) {
 // A message survives Close and reopening, and is then delivered.
 func TestPersistsAcrossRestart(t *testing.T) {
 	mx := startMX(t, "127.0.0.1", 0, nil)
+	mx.ready()
 	e := newEnv(t, mx.port)
 	e.dns.addMX("remote.test", "mx.remote.test", 10)
 	e.dns.addIP("mx.remote.test", "127.0.0.1")
@@ -407,6 +416,7 @@ func TestCrashMidDeliveryRedelivers(t *testing.T) {
 	mx := startMX(t, "127.0.0.1", 0, nil)
 	mx.dataStarted = make(chan struct{}, 10)
 	mx.dataRelease = make(chan struct{})
+	mx.ready()
 	e := newEnv(t, mx.port)
 	e.dns.addMX("remote.test", "mx.remote.test", 10)
 	e.dns.addIP("mx.remote.test", "127.0.0.1")
@@ -443,6 +453,7 @@ func TestShutdownDoesNotCountAsAttempt(t *testing.T) {
 	mx.dataStarted = make(chan struct{}, 10)
 	mx.dataRelease = make(chan struct{})
 	defer close(mx.dataRelease)
+	mx.ready()
 	e := newEnv(t, mx.port)
 	e.cfg.Backoff = func(int) time.Duration { return time.Hour }
 	e.dns.addMX("remote.test", "mx.remote.test", 10)
@@ -472,6 +483,7 @@ func TestSmarthost(t *testing.T) {
 	srvTLS, pool := testTLS(t, "relay.test")
 	mx := startMX(t, "127.0.0.1", 0, srvTLS)
 	mx.auth = [2]string{"user", "secret"}
+	mx.ready()
 	e := newEnv(t, 1) // MX port unused
 	e.dns.addIP("relay.test", "127.0.0.1")
 	e.cfg.Smarthost = &Smarthost{Host: "relay.test", Port: mx.port, Username: "user", Password: "secret"}
@@ -533,6 +545,7 @@ func TestRoute(t *testing.T) {
 func TestMTASTSPolicyEnforced(t *testing.T) {
 	srvTLS, pool := testTLS(t, "mx.remote.test")
 	mx := startMX(t, "127.0.0.1", 0, srvTLS)
+	mx.ready()
 	e := newEnv(t, mx.port)
 	e.dns.addMX("remote.test", "evil.other.test", 1)
 	e.dns.addMX("remote.test", "mx.remote.test", 10)
@@ -629,5 +642,24 @@ func TestDiagnostic(t *testing.T) {
 		if got := diagnostic(tc.r); got != tc.want {
 			t.Errorf("diagnostic(%q) = %q, want %q", tc.r.LastError, got, tc.want)
 		}
+	}
+}
+
+// RFC 7435: when the STARTTLS handshake fails, opportunistic delivery goes
+// on in the clear rather than waiting.
+func TestSTARTTLSFailureFallsBackToPlain(t *testing.T) {
+	srvTLS, _ := testTLS(t, "mx.remote.test")
+	srvTLS.MaxVersion = tls.VersionTLS11 // the client insists on TLS 1.2
+	mx := startMX(t, "127.0.0.1", 0, srvTLS)
+	mx.ready()
+	e := newEnv(t, mx.port)
+	e.dns.addIP("remote.test", "127.0.0.1")
+	q := e.open()
+	enqueue(t, q, "alice@local.test", "bob@remote.test")
+	e.run(q)
+	mx.wait(1)
+	waitEmpty(t, q)
+	if m := mx.messages(); len(m) != 1 || m[0].tls || mx.connections() != 2 {
+		t.Errorf("%d connections, messages %+v", mx.connections(), m)
 	}
 }
