@@ -25,18 +25,41 @@ type Stage interface {
 	Process(ctx context.Context, d *Delivery) error
 }
 
-// Parser parses a spooled message once at delivery and returns the JSON the
-// store keeps beside it (store.NewMessage.Envelope and .Structure) so IMAP
-// never re-parses a large message. It must bound its own memory.
+// Parser parses a spooled message once at delivery (and at IMAP APPEND) and
+// returns what the store keeps beside it, so IMAP never re-parses a large
+// message and SEARCH never reads blobs. It must bound its own memory.
 type Parser interface {
-	Parse(r io.Reader) (envelope, structure []byte, err error)
+	Parse(src Source) (Parsed, error)
+}
+
+// Source is a spooled message: read once in order to parse it, and at
+// offsets to extract the text of its parts.
+type Source interface {
+	io.Reader
+	io.ReaderAt
+}
+
+// Parsed is a Parser's output.
+type Parsed struct {
+	// Envelope and Structure are the cached parse (store.NewMessage).
+	Envelope  []byte
+	Structure []byte
+	// HeaderText and BodyText are the decoded text for the search index.
+	HeaderText string
+	BodyText   string
+}
+
+// Fill copies the parse into the message to store.
+func (p Parsed) Fill(m *store.NewMessage) {
+	m.Envelope, m.Structure = p.Envelope, p.Structure
+	m.HeaderText, m.BodyText = p.HeaderText, p.BodyText
 }
 
 // ParserFunc adapts a function to Parser.
-type ParserFunc func(r io.Reader) (envelope, structure []byte, err error)
+type ParserFunc func(src Source) (Parsed, error)
 
-// Parse calls f(r).
-func (f ParserFunc) Parse(r io.Reader) ([]byte, []byte, error) { return f(r) }
+// Parse calls f(src).
+func (f ParserFunc) Parse(src Source) (Parsed, error) { return f(src) }
 
 // Envelope is what the protocol layer learned about a message before its
 // content: the SMTP envelope (RFC 5321 section 2.3.1) and the connection.
@@ -105,11 +128,10 @@ type Delivery struct {
 	// to a stored message.
 	BlobID string
 	Size   int64
-	// ParsedEnvelope and Structure are the Parser's output ("spool");
-	// nil when the message could not be parsed (it is stored anyway).
-	ParsedEnvelope []byte
-	Structure      []byte
-	Log            *slog.Logger
+	// Parsed is the Parser's output ("spool"); empty when the message
+	// could not be parsed (it is stored anyway).
+	Parsed Parsed
+	Log    *slog.Logger
 
 	data       io.Reader
 	dataEnd    time.Time // when data reached EOF (end of DATA)

@@ -314,3 +314,32 @@ func TestDefaultParserIsMIME(t *testing.T) {
 		t.Errorf("stored envelope %s: %v", full.Envelope, err)
 	}
 }
+
+// A delivered message is in the search index: SEARCH BODY/TEXT never reads
+// blobs for it.
+func TestDeliveredMessageIsIndexed(t *testing.T) {
+	e := newEnv(t)
+	e.user(t, "alice@example.test", 0)
+	dl := e.deliverer(t, nil, 0)
+	en := &Envelope{MailFrom: "bob@remote.test", ESMTP: true}
+	e.resolve(t, en, "alice@example.test")
+	msg := "From: bob@remote.test\r\nSubject: =?utf-8?q?Gr=C3=BC=C3=9Fe?=\r\n" +
+		"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" +
+		"Sch=F6ne Gr=FC=DFe aus K=F6ln\r\n"
+	if err := dl.Deliver(context.Background(), dl.NewDelivery(en, strings.NewReader(msg))); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.inbox(t, "alice@example.test")
+	for _, c := range []struct {
+		field  store.TextField
+		needle string
+	}{{store.TextBody, "GRÜßE AUS"}, {store.TextBody, "köln"}, {store.TextHeader, "subject: grüße"}, {store.TextAll, "schöne"}} {
+		uids, err := e.st.SearchText(context.Background(), msgs[0].MailboxID, c.field, c.needle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(uids) != 1 || uids[0] != msgs[0].UID {
+			t.Errorf("SearchText(%v, %q) = %v, want [%d]", c.field, c.needle, uids, msgs[0].UID)
+		}
+	}
+}

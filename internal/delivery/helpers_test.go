@@ -158,14 +158,14 @@ const testMessage = "From: bob@remote.test\r\nTo: alice@example.test\r\nSubject:
 // countingParser records how often it runs and returns fixed JSON.
 type countingParser struct{ calls int }
 
-func (p *countingParser) Parse(r io.Reader) ([]byte, []byte, error) {
+func (p *countingParser) Parse(src Source) (Parsed, error) {
 	p.calls++
-	b, err := io.ReadAll(r)
+	b, err := io.ReadAll(src)
 	if err != nil {
-		return nil, nil, err
+		return Parsed{}, err
 	}
 	if !strings.Contains(string(b), "Subject:") {
-		return nil, nil, io.ErrUnexpectedEOF
+		return Parsed{}, io.ErrUnexpectedEOF
 	}
-	return []byte(`{"subject":"hi"}`), []byte(`{"type":"text/plain"}`), nil
+	return Parsed{Envelope: []byte(`{"subject":"hi"}`), Structure: []byte(`{"type":"text/plain"}`), BodyText: "hello."}, nil
 }

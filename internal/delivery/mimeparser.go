@@ -3,7 +3,6 @@ package delivery
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"mailport/internal/mime"
 )
@@ -13,21 +12,25 @@ import (
 // of the whole parsed message (format-versioned; mime.Unmarshal reads it
 // back for BODYSTRUCTURE and part offsets); Envelope holds the JSON of
 // mime.Envelope alone, for code that lists messages and needs nothing
-// else.
+// else. The header and body text go to the search index.
 var MIMEParser Parser = ParserFunc(parseMIME)
 
-func parseMIME(r io.Reader) (envelope, structure []byte, err error) {
-	m, err := mime.Parse(r)
+func parseMIME(src Source) (Parsed, error) {
+	m, err := mime.Parse(src)
 	if err != nil {
-		return nil, nil, err
+		return Parsed{}, err
 	}
-	structure, err = mime.Marshal(m)
+	structure, err := mime.Marshal(m)
 	if err != nil {
-		return nil, nil, err
+		return Parsed{}, err
 	}
-	envelope, err = json.Marshal(m.Envelope)
+	envelope, err := json.Marshal(m.Envelope)
 	if err != nil {
-		return nil, nil, fmt.Errorf("delivery: encode envelope: %w", err)
+		return Parsed{}, fmt.Errorf("delivery: encode envelope: %w", err)
 	}
-	return envelope, structure, nil
+	headerText, bodyText, err := mime.ExtractText(src, m)
+	if err != nil {
+		return Parsed{}, fmt.Errorf("delivery: extract search text: %w", err)
+	}
+	return Parsed{Envelope: envelope, Structure: structure, HeaderText: headerText, BodyText: bodyText}, nil
 }

@@ -47,14 +47,14 @@ func (s spoolStage) Process(ctx context.Context, d *Delivery) error {
 		return ErrorLocal(fmt.Errorf("spool: reopen for parsing: %w", err))
 	}
 	defer f.Close()
-	env, structure, err := s.parser.Parse(f)
+	parsed, err := s.parser.Parse(f)
 	if err != nil {
 		// Mail is accepted as it is: a message the parser cannot
 		// handle is stored without a cached structure rather than lost.
 		d.Log.Warn("message not parsed; stored without cached structure", "err", err)
 		return nil
 	}
-	d.ParsedEnvelope, d.Structure = env, structure
+	d.Parsed = parsed
 	return nil
 }
 

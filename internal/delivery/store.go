@@ -65,9 +65,8 @@ func (s storeStage) Process(ctx context.Context, d *Delivery) error {
 			InternalDate: d.ReceivedAt,
 			Size:         d.Size,
 			BlobID:       id,
-			Envelope:     d.ParsedEnvelope,
-			Structure:    d.Structure,
 		}}
+		d.Parsed.Fill(&items[i].Message)
 	}
 
 	results, err := s.committer.Submit(ctx, items)

@@ -78,15 +78,14 @@ func (s *session) cmdAppend(cmd *wire.Command) (string, error) {
 			return "", errCloseConn
 		}
 		blobs = append(blobs, id)
-		env, structure := s.parseBlob(id)
+		parsed := s.parseBlob(id)
 		date := msg.Date
 		if date.IsZero() {
 			date = time.Now()
 		}
-		items = append(items, delivery.Append{AccountID: s.account.ID, Message: store.NewMessage{
-			MailboxID: mb.ID, Flags: flags, InternalDate: date, Size: size, BlobID: id,
-			Envelope: env, Structure: structure,
-		}})
+		nm := store.NewMessage{MailboxID: mb.ID, Flags: flags, InternalDate: date, Size: size, BlobID: id}
+		parsed.Fill(&nm)
+		items = append(items, delivery.Append{AccountID: s.account.ID, Message: nm})
 		msg, err = s.r.NextAppendMessage()
 		if err != nil {
 			discard()
@@ -148,17 +147,17 @@ func (s *session) cmdAppend(cmd *wire.Command) (string, error) {
 // parseBlob parses a stored message once for its envelope and structure,
 // as delivery's spool stage does; a message that cannot be parsed is
 // stored without them rather than refused.
-func (s *session) parseBlob(id string) (env, structure []byte) {
+func (s *session) parseBlob(id string) delivery.Parsed {
 	f, err := s.srv.cfg.Blobs.Open(id)
 	if err != nil {
 		s.log.Warn("imap: reopen appended message", "err", err)
-		return nil, nil
+		return delivery.Parsed{}
 	}
 	defer f.Close()
-	env, structure, err = s.srv.cfg.Parser.Parse(f)
+	parsed, err := s.srv.cfg.Parser.Parse(f)
 	if err != nil {
 		s.log.Warn("imap: appended message not parsed; stored without cached structure", "err", err)
-		return nil, nil
+		return delivery.Parsed{}
 	}
-	return env, structure
+	return parsed
 }

@@ -177,14 +177,16 @@ func (ts *testServer) deliverTo(acct store.Account, mailbox, raw string, flags .
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	env, structure, err := delivery.MIMEParser.Parse(strings.NewReader(raw))
+	parsed, err := delivery.MIMEParser.Parse(strings.NewReader(raw))
 	if err != nil {
 		ts.t.Fatal(err)
 	}
-	res, err := ts.committer.Submit(ctx, []delivery.Append{{AccountID: acct.ID, Message: store.NewMessage{
+	nm := store.NewMessage{
 		MailboxID: mb.ID, Flags: flags, InternalDate: time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC),
-		Size: size, BlobID: id, Envelope: env, Structure: structure,
-	}}})
+		Size: size, BlobID: id,
+	}
+	parsed.Fill(&nm)
+	res, err := ts.committer.Submit(ctx, []delivery.Append{{AccountID: acct.ID, Message: nm}})
 	if err != nil {
 		ts.t.Fatal(err)
 	}
