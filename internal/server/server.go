@@ -26,6 +26,7 @@ import (
 	"mailport/internal/config"
 	"mailport/internal/delivery"
 	"mailport/internal/directory"
+	"mailport/internal/imapd"
 	"mailport/internal/metrics"
 	"mailport/internal/notify"
 	"mailport/internal/pop3d"
@@ -74,6 +75,7 @@ type Server struct {
 	smtp      *smtpd.Server
 	sub       *smtpd.Server
 	pop3      *pop3d.Server
+	imap      *imapd.Server
 	http      *http.Server
 
 	mu    sync.Mutex
@@ -145,6 +147,18 @@ func (s *Server) start() error {
 		MaxConnsPerIP: lim.MaxConnsPerIP,
 		IdleTimeout:   time.Duration(lim.POP3TimeoutSecs) * time.Second,
 	})
+	s.imap = imapd.New(imapd.Config{
+		Hostname:       cfg.Hostname,
+		TLS:            tlsConfig,
+		Auth:           authn,
+		Store:          s.Store,
+		Blobs:          s.Blobs,
+		Bus:            s.Bus,
+		Committer:      s.committer,
+		Logger:         s.Logger,
+		Metrics:        s.Metrics,
+		MaxLiteralSize: lim.MaxMessageBytes,
+	})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -156,8 +170,8 @@ func (s *Server) start() error {
 	})
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)}
 
-	// Each listener: name, serve function. IMAP and ManageSieve come with
-	// their own issues; their names stay unbound until then.
+	// Each listener: name, serve function. ManageSieve comes with the
+	// sieve issue; its name stays unbound until then.
 	type listener struct {
 		name  string
 		serve func(net.Listener) error
@@ -166,6 +180,8 @@ func (s *Server) start() error {
 		{"smtp", s.smtp.Serve},
 		{"submission", s.sub.Serve},
 		{"submissions", s.sub.ServeTLS},
+		{"imap", s.imap.Serve},
+		{"imaps", s.imap.ServeTLS},
 		{"pop3", s.pop3.Serve},
 		{"pop3s", s.pop3.ServeTLS},
 		{"http", s.http.Serve},
@@ -186,12 +202,22 @@ func (s *Server) start() error {
 		s.wg.Add(1)
 		go func(name string, serve func(net.Listener) error) {
 			defer s.wg.Done()
-			if err := serve(ln); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, pop3d.ErrServerClosed) {
+			if err := serve(ln); err != nil && !isClosed(err) {
 				s.Logger.Error("listener stopped", "listener", name, "err", err)
 			}
 		}(l.name, l.serve)
 	}
 	return nil
+}
+
+// isClosed reports whether a Serve error only says Shutdown ran.
+func isClosed(err error) bool {
+	for _, closed := range []error{net.ErrClosed, http.ErrServerClosed, pop3d.ErrServerClosed, imapd.ErrServerClosed} {
+		if errors.Is(err, closed) {
+			return true
+		}
+	}
+	return false
 }
 
 // Addr returns the bound address of listener name ("" if not listening).
@@ -219,7 +245,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	var srvs []interface{ Shutdown(context.Context) error }
 	if s.smtp != nil {
-		srvs = append(srvs, s.smtp, s.sub, s.pop3, s.http)
+		srvs = append(srvs, s.smtp, s.sub, s.imap, s.pop3, s.http)
 	}
 	for _, srv := range srvs {
 		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
