@@ -52,7 +52,7 @@ const testTimeout = 20 * time.Second
 
 // testServer is a running server with its storage.
 type testServer struct {
-	t         *testing.T
+	t         testing.TB
 	srv       *Server
 	addr      string // plain listener (STARTTLS offered)
 	tlsAddr   string // implicit TLS listener
@@ -67,7 +67,7 @@ type testServer struct {
 }
 
 // newTestServer starts a server; opts may change the Config before New.
-func newTestServer(t *testing.T, opts ...func(*Config)) *testServer {
+func newTestServer(t testing.TB, opts ...func(*Config)) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -209,7 +209,7 @@ func crlfText(s string) string {
 
 // testConn is one client connection.
 type testConn struct {
-	t        *testing.T
+	t        testing.TB
 	ts       *testServer
 	conn     net.Conn
 	br       *bufio.Reader
@@ -479,7 +479,7 @@ func (ts *testServer) dialRaw() net.Conn {
 	return nc
 }
 
-func readRawLine(t *testing.T, nc net.Conn) string {
+func readRawLine(t testing.TB, nc net.Conn) string {
 	t.Helper()
 	line, err := bufio.NewReader(nc).ReadString('\n')
 	if err != nil {
