@@ -127,8 +127,11 @@ func (s *session) setupIO(rd io.Reader, wr io.Writer) {
 	s.w.UTF8 = s.utf8
 }
 
-// flush sends everything written so far to the client.
+// flush sends everything written so far to the client. The write
+// deadline is renewed first, so a client that stops reading cannot hold a
+// session (and its goroutine) forever; the next flush renews it again.
 func (s *session) flush() error {
+	s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
 	if err := s.w.Flush(); err != nil {
 		return err
 	}
@@ -314,6 +317,9 @@ func (s *session) execute(cmd *wire.Command) bool {
 		return s.flush() == nil
 	}
 	start := time.Now()
+	// Responses written before the final flush (a long FETCH) get the
+	// same bound.
+	s.conn.SetWriteDeadline(start.Add(s.srv.cfg.IdleTimeout))
 	code, err := spec.fn(s, cmd)
 	if errors.Is(err, errCloseConn) {
 		return false
