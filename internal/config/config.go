@@ -43,13 +43,16 @@ type Config struct {
 	// Listeners overrides single listeners: name -> "host:port", or "off".
 	Listeners map[string]string `toml:"listeners,omitempty"`
 
-	TLS       TLS       `toml:"tls"`
-	Database  Database  `toml:"database"`
-	DNS       DNS       `toml:"dns"`
-	Queue     Queue     `toml:"queue"`
-	Limits    Limits    `toml:"limits"`
-	Directory Directory `toml:"directory"`
-	Log       Log       `toml:"log"`
+	TLS      TLS      `toml:"tls"`
+	Database Database `toml:"database"`
+	DNS      DNS      `toml:"dns"`
+	Queue    Queue    `toml:"queue"`
+	// Submission holds the per-user sending limits of the submission
+	// ports (587, 465).
+	Submission Submission `toml:"submission"`
+	Limits     Limits     `toml:"limits"`
+	Directory  Directory  `toml:"directory"`
+	Log        Log        `toml:"log"`
 
 	// Dir is the data directory (where the file was read from); not stored.
 	Dir string `toml:"-"`
@@ -81,6 +84,18 @@ type Queue struct {
 	SMTPPort int `toml:"smtp_port"`
 }
 
+// Submission limits what one authenticated user may send. The hourly count
+// is kept in memory per account (a sliding window) and starts from zero
+// when mailport restarts.
+type Submission struct {
+	// MaxMessagesPerHour bounds the messages one user submits in any hour;
+	// more get 450 4.7.1.
+	MaxMessagesPerHour int `toml:"max_messages_per_hour"`
+	// MaxRecipients bounds the recipients of one submitted message; more
+	// get 450 4.7.1.
+	MaxRecipients int `toml:"max_recipients"`
+}
+
 // Limits are the protocol limits; zero values take the defaults.
 type Limits struct {
 	MaxMessageBytes  int64 `toml:"max_message_bytes"`
@@ -107,10 +122,11 @@ type Log struct {
 // Default returns the configuration init writes for hostname.
 func Default(hostname string) Config {
 	return Config{
-		Hostname: hostname,
-		TLS:      TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"},
-		Database: Database{Driver: "sqlite", DSN: "mailport.db"},
-		Queue:    Queue{SMTPPort: 25},
+		Hostname:   hostname,
+		TLS:        TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"},
+		Database:   Database{Driver: "sqlite", DSN: "mailport.db"},
+		Queue:      Queue{SMTPPort: 25},
+		Submission: Submission{MaxMessagesPerHour: 500, MaxRecipients: 100},
 		Limits: Limits{
 			MaxMessageBytes: 50 << 20, MaxRecipients: 100, MaxLineLength: 2000,
 			MaxConnsPerIP: 20, SMTPTimeoutSecs: 300, POP3TimeoutSecs: 600, ShutdownWaitSecs: 30,
@@ -167,6 +183,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			return fmt.Errorf("config: listener %s: %w", name, err)
 		}
+	}
+	if c.Submission.MaxMessagesPerHour < 0 || c.Submission.MaxRecipients < 0 {
+		return errors.New("config: submission limits must not be negative")
 	}
 	if c.Database.Driver != "sqlite" {
 		return fmt.Errorf("config: database driver %q not supported (use sqlite)", c.Database.Driver)

@@ -57,6 +57,7 @@ func TestLoadErrors(t *testing.T) {
 		"hostname = \"a.test\"\n[listeners]\nfoo = \"127.0.0.1:1\"\n": "unknown listener",
 		"hostname = \"a.test\"\n[listeners]\nsmtp = \"no-port\"\n":    "listener smtp",
 		"hostname = \"a.test\"\nhostname = \"b.test\"\n":              "mailport.toml",
+		"hostname = \"a.test\"\n[submission]\nmax_recipients = -1\n":  "submission limits",
 	}
 	for content, want := range cases {
 		dir := t.TempDir()
@@ -69,5 +70,32 @@ func TestLoadErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Load(%q) = %v, want error containing %q", content, err, want)
 		}
+	}
+}
+
+func TestSubmissionLimits(t *testing.T) {
+	cases := []struct {
+		name            string
+		file            string
+		perHour, maxRcp int
+	}{
+		{"defaults", "hostname = \"a.test\"\n", 500, 100},
+		{"both set", "hostname = \"a.test\"\n[submission]\nmax_messages_per_hour = 20\nmax_recipients = 5\n", 20, 5},
+		{"one set", "hostname = \"a.test\"\n[submission]\nmax_recipients = 7\n", 500, 7},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, FileName), []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Submission.MaxMessagesPerHour != tc.perHour || c.Submission.MaxRecipients != tc.maxRcp {
+				t.Errorf("got %+v, want %d per hour and %d recipients", c.Submission, tc.perHour, tc.maxRcp)
+			}
+		})
 	}
 }
