@@ -34,6 +34,34 @@ type Domain struct {
 	ID        int64
 	Name      string // lower case, IDNA A-label form
 	CreatedAt time.Time
+	// SDRHost and SDRPort are the split domain routing destination: mail
+	// for an address of the domain that matches no mailbox or alias is
+	// relayed there instead of refused. SDRHost "" means off.
+	SDRHost string
+	SDRPort int
+}
+
+// RelayDomain is a domain mailport accepts mail for and relays to another
+// server (backup MX style). Recipients, when not empty, are the only
+// addresses accepted (lower case); empty accepts any address of the domain.
+type RelayDomain struct {
+	Name       string
+	Host       string
+	Port       int
+	Recipients []string
+}
+
+// DKIMKey is a DKIM signing key of a hosted domain. Every key of a domain
+// is published (listed) until it is deleted; exactly the Active one signs.
+// Keeping the previous key published while a new one takes over is what
+// makes a rotation safe for mail already in flight.
+type DKIMKey struct {
+	Domain        string
+	Selector      string // lower case DNS label(s)
+	Algorithm     string // "rsa" or "ed25519"
+	PrivateKeyPEM []byte // PKCS #8 PEM
+	Active        bool
+	CreatedAt     time.Time
 }
 
 // DomainAlias makes every address at Alias the same address at Domain.
@@ -210,6 +238,34 @@ type Store interface {
 	GetDomainAlias(ctx context.Context, alias string) (DomainAlias, error)
 	ListDomainAliases(ctx context.Context) ([]DomainAlias, error)
 	DeleteDomainAlias(ctx context.Context, alias string) error
+
+	// SetDomainSDR sets the split domain routing destination of a hosted
+	// domain; host "" turns it off (the port is then stored as 0).
+	SetDomainSDR(ctx context.Context, domain, host string, port int) error
+
+	// Relay domains. A name is at most one of: hosted domain, domain
+	// alias, relay domain (ErrExists otherwise).
+	CreateRelayDomain(ctx context.Context, r RelayDomain) error
+	GetRelayDomain(ctx context.Context, name string) (RelayDomain, error)
+	// ListRelayDomains returns relay domains ordered by name, with their
+	// recipient lists.
+	ListRelayDomains(ctx context.Context) ([]RelayDomain, error)
+	DeleteRelayDomain(ctx context.Context, name string) error
+	// RelayRoute returns the relay domain called name without its
+	// recipient list, and whether address (lower case, full address) is
+	// accepted: the list is empty or holds it. It is what RCPT TO asks,
+	// so it never loads a long list.
+	RelayRoute(ctx context.Context, name, address string) (RelayDomain, bool, error)
+
+	// DKIM keys of hosted domains. AddDKIMKey with Active set makes the
+	// new key the only active one of its domain, in one transaction.
+	AddDKIMKey(ctx context.Context, k DKIMKey) error
+	// ListDKIMKeys returns a domain's keys, oldest first.
+	ListDKIMKeys(ctx context.Context, domain string) ([]DKIMKey, error)
+	SetActiveDKIMKey(ctx context.Context, domain, selector string) error
+	// DeleteDKIMKey removes a key. When it was the active one, the newest
+	// remaining key becomes active, so a domain with keys always signs.
+	DeleteDKIMKey(ctx context.Context, domain, selector string) error
 
 	// Accounts. CreateAccount also creates the given folders, atomically.
 	CreateAccount(ctx context.Context, a Account, folders []MailboxSpec) (Account, error)

@@ -9,11 +9,14 @@ import (
 )
 
 // CreateDomain adds a hosted domain. A name already used by a domain alias
-// is refused with ErrExists too: one name cannot be both.
+// or a relay domain is refused with ErrExists too: one name cannot be both.
 func (db *DB) CreateDomain(ctx context.Context, name string) (store.Domain, error) {
 	d := store.Domain{Name: name}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		if err := ensureNoDomainAlias(ctx, tx, name); err != nil {
+			return err
+		}
+		if err := ensureNoRelayDomain(ctx, tx, name); err != nil {
 			return err
 		}
 		now := nowNanos()
@@ -42,34 +45,41 @@ func ensureNoDomainAlias(ctx context.Context, tx *sql.Tx, name string) error {
 	return nil
 }
 
-// GetDomain returns the domain called name.
-func (db *DB) GetDomain(ctx context.Context, name string) (store.Domain, error) {
+// domainColumns are the columns scanDomain reads, in its order.
+const domainColumns = `id, name, created_at, sdr_host, sdr_port`
+
+func scanDomain(row interface{ Scan(...any) error }) (store.Domain, error) {
 	var d store.Domain
 	var created int64
-	err := db.r.QueryRowContext(ctx, `SELECT id, name, created_at FROM domains WHERE name = ?`, name).
-		Scan(&d.ID, &d.Name, &created)
-	if err != nil {
-		return store.Domain{}, wrap(err, "get domain %q", name)
+	if err := row.Scan(&d.ID, &d.Name, &created, &d.SDRHost, &d.SDRPort); err != nil {
+		return store.Domain{}, err
 	}
 	d.CreatedAt = fromNanos(created)
 	return d, nil
 }
 
+// GetDomain returns the domain called name.
+func (db *DB) GetDomain(ctx context.Context, name string) (store.Domain, error) {
+	d, err := scanDomain(db.r.QueryRowContext(ctx, `SELECT `+domainColumns+` FROM domains WHERE name = ?`, name))
+	if err != nil {
+		return store.Domain{}, wrap(err, "get domain %q", name)
+	}
+	return d, nil
+}
+
 // ListDomains returns all domains ordered by name.
 func (db *DB) ListDomains(ctx context.Context) ([]store.Domain, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, name, created_at FROM domains ORDER BY name`)
+	rows, err := db.r.QueryContext(ctx, `SELECT `+domainColumns+` FROM domains ORDER BY name`)
 	if err != nil {
 		return nil, wrap(err, "list domains")
 	}
 	defer rows.Close()
 	var out []store.Domain
 	for rows.Next() {
-		var d store.Domain
-		var created int64
-		if err := rows.Scan(&d.ID, &d.Name, &created); err != nil {
+		d, err := scanDomain(rows)
+		if err != nil {
 			return nil, wrap(err, "list domains")
 		}
-		d.CreatedAt = fromNanos(created)
 		out = append(out, d)
 	}
 	if err := rows.Err(); err != nil {
@@ -165,16 +175,15 @@ func unreferenced(ctx context.Context, tx *sql.Tx, candidates []string) ([]strin
 }
 
 // CreateDomainAlias makes alias another name for the hosted domain. The
-// alias may be neither a hosted domain nor an existing alias (ErrExists);
-// the domain must exist (ErrNotFound).
+// alias may be neither a hosted domain, a relay domain nor an existing
+// alias (ErrExists); the domain must exist (ErrNotFound).
 func (db *DB) CreateDomainAlias(ctx context.Context, alias, domain string) error {
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM domains WHERE name = ?`, alias).Scan(&n); err != nil {
+		if err := ensureNoHostedDomain(ctx, tx, alias); err != nil {
 			return err
 		}
-		if n > 0 {
-			return fmt.Errorf("%w: %q is a hosted domain", store.ErrExists, alias)
+		if err := ensureNoRelayDomain(ctx, tx, alias); err != nil {
+			return err
 		}
 		var id int64
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM domains WHERE name = ?`, domain).Scan(&id); err != nil {
@@ -184,6 +193,29 @@ func (db *DB) CreateDomainAlias(ctx context.Context, alias, domain string) error
 		return err
 	})
 	return wrap(err, "create domain alias %q for %q", alias, domain)
+}
+
+func ensureNoHostedDomain(ctx context.Context, tx *sql.Tx, name string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM domains WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: %q is a hosted domain", store.ErrExists, name)
+	}
+	return nil
+}
+
+// SetDomainSDR sets or (host "") clears the split domain routing
+// destination of a hosted domain.
+func (db *DB) SetDomainSDR(ctx context.Context, domain, host string, port int) error {
+	if host == "" {
+		port = 0
+	}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		return execOne(ctx, tx, `UPDATE domains SET sdr_host = ?, sdr_port = ? WHERE name = ?`, host, port, domain)
+	})
+	return wrap(err, "set split domain routing of %q", domain)
 }
 
 // GetDomainAlias returns the domain alias called alias.

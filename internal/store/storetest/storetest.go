@@ -54,6 +54,11 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SearchText", testSearchText},
 		{"SearchCopies", testSearchCopies},
 		{"SearchMatchesReference", testSearchMatchesReference},
+		{"DomainSDR", testDomainSDR},
+		{"RelayDomains", testRelayDomains},
+		{"DomainNameKinds", testDomainNameKinds},
+		{"DKIMKeys", testDKIMKeys},
+		{"DKIMKeyRotation", testDKIMKeyRotation},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
