@@ -8,12 +8,14 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"os"
 	"sync"
 	"time"
 
 	"mailport/internal/blob"
 	"mailport/internal/directory"
 	"mailport/internal/metrics"
+	"mailport/internal/msgauth"
 	"mailport/internal/store"
 )
 
@@ -71,8 +73,15 @@ type Envelope struct {
 	// Recipients are the local mailboxes, each account once.
 	Recipients []*Recipient
 	// Remote holds accepted recipients outside our domains (for the
-	// outbound queue; see smtpd.Outbound).
+	// outbound queue; see smtpd.Outbound), sent with MailFrom as it is.
 	Remote []string
+	// Forwarded holds external targets of aliases and forwards: they are
+	// queued with the sender rewritten (SRS) so that SPF passes at the
+	// receiver.
+	Forwarded []string
+	// Relayed holds recipients of split-routed and relay domains with the
+	// host each goes to; they are queued to that host, not to the MX.
+	Relayed []RelayedRecipient
 
 	RemoteIP netip.Addr
 	// Helo is the client's EHLO/HELO argument; ReverseName its reverse
@@ -86,6 +95,20 @@ type Envelope struct {
 	AuthUser string
 	// UTF8 says MAIL carried SMTPUTF8 (RFC 6531).
 	UTF8 bool
+}
+
+// RelayedRecipient is a recipient sent to a fixed host (split domain
+// routing, relay domains) instead of the MX of its domain.
+type RelayedRecipient struct {
+	Address string
+	Host    string
+	Port    int
+}
+
+// HasOutbound reports whether some recipient goes through the outbound
+// queue.
+func (e *Envelope) HasOutbound() bool {
+	return len(e.Remote) > 0 || len(e.Forwarded) > 0 || len(e.Relayed) > 0
 }
 
 // AddLocal adds the local recipient lr unless its account is already a
@@ -131,11 +154,21 @@ type Delivery struct {
 	// Parsed is the Parser's output ("spool"); empty when the message
 	// could not be parsed (it is stored anyway).
 	Parsed Parsed
-	Log    *slog.Logger
+	// Auth is the authentication verdict of an inbound message
+	// ("authres"), nil when it was not evaluated; for antispam and sieve.
+	Auth *msgauth.Verdict
+	// DKIMSigned says the "dkim" stage signed the message.
+	DKIMSigned bool
+	Log        *slog.Logger
 
+	dl         *Deliverer
 	data       io.Reader
+	buffer     *os.File  // the content, when a stage asked for it before "spool"
 	dataEnd    time.Time // when data reached EOF (end of DATA)
 	spoolTaken bool      // a stored message owns BlobID
+	// returnPathLen is the length of the Return-Path field at the start
+	// of Header (and of the blob), left out of copies relayed onwards.
+	returnPathLen int
 }
 
 // Config configures a Deliverer.
@@ -151,6 +184,11 @@ type Config struct {
 	// header not counted); 0 is unlimited.
 	MaxMessageBytes int64
 	Logger          *slog.Logger
+	// BufferDir holds the temporary copy of a message that stages before
+	// "spool" read (authentication results, DKIM signing); default the
+	// system's temporary directory. The copy is not fsynced: the spool
+	// blob is the durable one.
+	BufferDir string
 	// Metrics, when set, receives the delivery latency: from the end of
 	// the content stream to the copies being durably stored.
 	Metrics *metrics.Metrics
@@ -238,6 +276,7 @@ func (dl *Deliverer) NewDelivery(env *Envelope, data io.Reader) *Delivery {
 		Envelope:   env,
 		ReceivedAt: dl.cfg.Now(),
 		Log:        dl.log.With("delivery", id),
+		dl:         dl,
 		data:       data,
 	}
 }
@@ -251,6 +290,7 @@ func (dl *Deliverer) Deliver(ctx context.Context, d *Delivery) error {
 	stages := dl.stages
 	dl.mu.Unlock()
 	defer func() {
+		d.closeBuffer()
 		if d.BlobID != "" && !d.spoolTaken {
 			if err := dl.cfg.Blobs.Delete(d.BlobID); err != nil {
 				d.Log.Warn("removing spooled message", "err", err)

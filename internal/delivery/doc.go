@@ -19,15 +19,24 @@
 //     content by blob.Link (a hard link, not a copy) and commits all copies
 //     through the Committer. A 250 is only given after this returns.
 //
-// Later issues plug in by inserting a Stage with Deliverer.InsertBefore:
+// Further stages plug in with Deliverer.InsertBefore:
 //
-//   - authentication results (SPF, DKIM, DMARC; RFC 8601) and antispam go
-//     between "spool" and "store": they read the spooled blob and the parsed
-//     structure and can refuse the message (return an *Error) or mark
-//     recipients. SPF only needs the envelope and could also run before
-//     "received" and add its Received-SPF field to Delivery.Header.
-//   - sieve goes right before "store": it sets Recipient.MailboxID (fileinto),
-//     Recipient.Flags, drops recipients (discard) or adds remote ones.
+//   - stages that need the whole content before it is stored go before
+//     "spool" and read it through Delivery.Content: the first such call
+//     copies the client's stream into an unsynced temporary file, and
+//     "spool" then writes Header plus that copy into the blob, so the
+//     message is still fsynced once and parsed once, and the fields these
+//     stages add to Header land in front of the content. "authres"
+//     (AuthResults: SPF, DKIM and DMARC of inbound mail, the
+//     Authentication-Results field of RFC 8601, 550 5.7.1 on a DMARC
+//     p=reject failure) and "dkim" (DKIMSign: signs submitted mail) work
+//     this way, as does smtpd's From check of submissions.
+//   - "outbound" (OutboundStage) goes before "store": it queues the
+//     spooled message for remote, forwarded and relayed recipients
+//     (Delivery.OpenRelayCopy leaves out Return-Path).
+//   - antispam goes between "spool" and "store"; sieve right before
+//     "store": it sets Recipient.MailboxID (fileinto), Recipient.Flags,
+//     drops recipients (discard) or adds remote ones.
 //
 // # Errors
 //

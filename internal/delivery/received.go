@@ -23,6 +23,9 @@ func (s receivedStage) Process(_ context.Context, d *Delivery) error {
 	b.WriteString("Return-Path: <")
 	b.WriteString(headerSafe(env.MailFrom, 256))
 	b.WriteString(">\r\n")
+	if len(d.Header) == 0 {
+		d.returnPathLen = b.Len()
+	}
 
 	// Received: from Extended-Domain by Domain With ID For ; date-time
 	// (RFC 5321 section 4.4, Stamp). Extended-Domain is the EHLO name

@@ -23,14 +23,24 @@ type spoolStage struct {
 func (spoolStage) Name() string { return "spool" }
 
 func (s spoolStage) Process(ctx context.Context, d *Delivery) error {
-	if d.data == nil {
+	var content io.Reader
+	switch {
+	case d.buffer != nil:
+		// A stage read the content already; its copy is the source.
+		src, err := d.Content(ctx)
+		if err != nil {
+			return err
+		}
+		content = src
+	case d.data != nil:
+		content = &endReader{r: d.data, end: &d.dataEnd}
+	default:
 		return ErrorLocal(errors.New("delivery: no message data"))
 	}
 	limit := int64(0)
 	if s.max > 0 {
 		limit = s.max + int64(len(d.Header))
 	}
-	content := &endReader{r: d.data, end: &d.dataEnd}
 	id, size, err := s.blobs.Put(ctx, io.MultiReader(bytes.NewReader(d.Header), content), limit)
 	d.data = nil
 	if err != nil {

@@ -1,0 +1,162 @@
+package delivery
+
+import (
+	"context"
+	"crypto"
+	"fmt"
+	"net"
+	"net/mail"
+	"strings"
+
+	"mailport/internal/dns"
+	"mailport/internal/msgauth"
+	"mailport/internal/msgauth/dkim"
+)
+
+// authResultsStage checks SPF, DKIM and DMARC of mail from other servers
+// (msgauth.Evaluate) and records the outcome in an Authentication-Results
+// field (RFC 8601) in front of the message. Mail from our own
+// authenticated users and mail without a client address (local
+// re-deliveries) is not evaluated.
+type authResultsStage struct {
+	resolver dns.Resolver
+	hostname string
+}
+
+// AuthResults returns the "authres" stage; insert it before "spool". A
+// DMARC failure under p=reject refuses the message with 550 5.7.1 (RFC
+// 7489 section 6.7 leaves the SMTP reply to the receiver; 5.7.1 is
+// "delivery not authorized, message refused").
+func AuthResults(resolver dns.Resolver, hostname string) Stage {
+	return authResultsStage{resolver: resolver, hostname: hostname}
+}
+
+func (authResultsStage) Name() string { return "authres" }
+
+func (s authResultsStage) Process(ctx context.Context, d *Delivery) error {
+	env := d.Envelope
+	if env.AuthUser != "" || !env.RemoteIP.IsValid() {
+		return nil
+	}
+	src, err := d.Content(ctx)
+	if err != nil {
+		return err
+	}
+	v, err := msgauth.Evaluate(ctx, s.resolver, net.IP(env.RemoteIP.Unmap().AsSlice()), env.Helo, env.MailFrom, src)
+	if err != nil {
+		return ErrorLocal(fmt.Errorf("authres: %w", err))
+	}
+	d.Auth = &v
+	d.Log.Info("authentication", "spf", v.SPF.Result, "dmarc", v.DMARC.Status, "dkim", len(v.DKIM), "from_domain", v.FromDomain)
+	if v.Reject() {
+		return newError(550, 5, 7, 1, fmt.Sprintf("message refused: it fails the DMARC policy of %s", v.FromDomain), nil)
+	}
+	d.Header = append(d.Header, v.AuthResultsHeader(s.hostname)...)
+	return nil
+}
+
+// KeyFunc returns the DKIM signing key of a domain: its selector and
+// private key, ok false when the domain has none.
+type KeyFunc func(ctx context.Context, domain string) (selector string, key crypto.Signer, ok bool, err error)
+
+// dkimStage signs submitted mail (RFC 6376) with the key of its From
+// domain before it is stored or queued.
+type dkimStage struct {
+	keys KeyFunc
+}
+
+// DKIMSign returns the "dkim" stage; insert it before "spool". It signs
+// messages of authenticated users whose From domain has a key, and lets
+// the others pass unsigned with a log line.
+func DKIMSign(keys KeyFunc) Stage { return dkimStage{keys: keys} }
+
+func (dkimStage) Name() string { return "dkim" }
+
+func (s dkimStage) Process(ctx context.Context, d *Delivery) error {
+	if d.Envelope.AuthUser == "" {
+		return nil
+	}
+	hdr, err := d.HeaderSection(ctx)
+	if err != nil {
+		return err
+	}
+	froms, err := FromAddresses(hdr)
+	if err != nil || len(froms) != 1 {
+		d.Log.Info("not DKIM-signed: no single From address", "err", err)
+		return nil
+	}
+	domain := strings.ToLower(froms[0][strings.LastIndexByte(froms[0], '@')+1:])
+	selector, key, ok, err := s.keys(ctx, domain)
+	if err != nil {
+		return ErrorLocal(fmt.Errorf("dkim: key of %s: %w", domain, err))
+	}
+	if !ok {
+		d.Log.Info("not DKIM-signed: domain has no key", "domain", domain)
+		return nil
+	}
+	src, err := d.Content(ctx)
+	if err != nil {
+		return err
+	}
+	field, err := dkim.Sign(src, domain, selector, key, nil)
+	if err != nil {
+		return ErrorLocal(fmt.Errorf("dkim: sign for %s: %w", domain, err))
+	}
+	d.Header = append(d.Header, field...)
+	d.DKIMSigned = true
+	d.Log.Debug("DKIM-signed", "domain", domain, "selector", selector)
+	return nil
+}
+
+// FromAddresses returns the addresses of the From field(s) of a header
+// section (RFC 5322 section 3.6.2), lower-cased domain included as
+// written. A header without From gives an error.
+func FromAddresses(header []byte) ([]string, error) {
+	msg, err := mail.ReadMessage(strings.NewReader(string(header) + "\r\n"))
+	if err != nil {
+		return nil, fmt.Errorf("read header: %w", err)
+	}
+	values := msg.Header["From"]
+	if len(values) == 0 {
+		return nil, fmt.Errorf("no From field")
+	}
+	var out []string
+	for _, v := range values {
+		list, err := mail.ParseAddressList(v)
+		if err != nil {
+			return nil, fmt.Errorf("From field: %w", err)
+		}
+		for _, a := range list {
+			out = append(out, a.Address)
+		}
+	}
+	return out, nil
+}
+
+// Outbound queues the copies of a delivery for recipients outside: the
+// spooled message is there to read (Delivery.OpenRelayCopy) and must be
+// durably queued when Enqueue returns nil.
+type Outbound interface {
+	Enqueue(ctx context.Context, d *Delivery) error
+}
+
+type outboundStage struct{ o Outbound }
+
+// OutboundStage returns the "outbound" stage, which hands remote,
+// forwarded and relayed recipients to o. It goes before "store": the
+// spooled blob still belongs to the delivery then, and when queueing fails
+// nothing was stored locally either, so the sender's retry duplicates
+// nothing.
+func OutboundStage(o Outbound) Stage { return outboundStage{o: o} }
+
+func (outboundStage) Name() string { return "outbound" }
+
+func (s outboundStage) Process(ctx context.Context, d *Delivery) error {
+	if !d.Envelope.HasOutbound() {
+		return nil
+	}
+	if err := s.o.Enqueue(ctx, d); err != nil {
+		return AsError(fmt.Errorf("outbound queue: %w", err))
+	}
+	return nil
+}

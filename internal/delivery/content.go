@@ -1,0 +1,122 @@
+package delivery
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// Content gives stages before "spool" the whole message content (without
+// Header), for checks that need all of it: DKIM verification and signing,
+// the From field of a submission. The first call reads the client's
+// stream into a temporary file, without fsync; "spool" then writes the
+// durable blob from that file, so a message is still fsynced once however
+// many stages read it. The size limit applies here as in "spool". The
+// returned Source reads from offset 0 on each call.
+func (d *Delivery) Content(ctx context.Context) (Source, error) {
+	if d.buffer != nil {
+		if _, err := d.buffer.Seek(0, io.SeekStart); err != nil {
+			return nil, ErrorLocal(fmt.Errorf("rewind buffered message: %w", err))
+		}
+		return d.buffer, nil
+	}
+	if d.data == nil {
+		return nil, ErrorLocal(errors.New("delivery: no message data"))
+	}
+	dir := ""
+	max := int64(0)
+	if d.dl != nil {
+		dir, max = d.dl.cfg.BufferDir, d.dl.cfg.MaxMessageBytes
+	}
+	f, err := os.CreateTemp(dir, "mailport-delivery-*")
+	if err != nil {
+		return nil, ErrorLocal(fmt.Errorf("buffer message: %w", err))
+	}
+	// Unlinked at once: the file lives until closed, and a crash leaves
+	// nothing behind.
+	os.Remove(f.Name())
+	d.buffer = f
+	src := io.Reader(&endReader{r: d.data, end: &d.dataEnd})
+	if max > 0 {
+		src = io.LimitReader(src, max+1)
+	}
+	n, err := io.Copy(f, &ctxReader{ctx: ctx, r: src})
+	d.data = nil
+	if err != nil {
+		return nil, AsError(fmt.Errorf("buffer message: %w", err))
+	}
+	if max > 0 && n > max {
+		return nil, ErrorTooLarge(fmt.Errorf("message over %d octets", max))
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, ErrorLocal(fmt.Errorf("rewind buffered message: %w", err))
+	}
+	return f, nil
+}
+
+func (d *Delivery) closeBuffer() {
+	if d.buffer != nil {
+		d.buffer.Close()
+		d.buffer = nil
+	}
+}
+
+// ctxReader stops a copy when ctx ends.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c *ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// maxHeaderBytes bounds the header section HeaderSection reads.
+const maxHeaderBytes = 1 << 20
+
+// HeaderSection returns the header section of the content (up to and
+// including the empty line), bounded to 1 MiB.
+func (d *Delivery) HeaderSection(ctx context.Context) ([]byte, error) {
+	src, err := d.Content(ctx)
+	if err != nil {
+		return nil, err
+	}
+	br := bufio.NewReader(io.LimitReader(src, maxHeaderBytes))
+	var buf bytes.Buffer
+	for {
+		line, err := br.ReadSlice('\n')
+		buf.Write(line)
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil || len(bytes.TrimRight(line, "\r\n")) == 0 {
+			break
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// OpenRelayCopy opens the spooled message as it is sent onwards: without
+// the Return-Path field, which only final delivery adds (RFC 5321 section
+// 4.4: a relay must not send it). The caller closes it.
+func (d *Delivery) OpenRelayCopy() (io.ReadCloser, error) {
+	if d.BlobID == "" || d.dl == nil {
+		return nil, errors.New("delivery: message not spooled")
+	}
+	f, err := d.dl.cfg.Blobs.Open(d.BlobID)
+	if err != nil {
+		return nil, fmt.Errorf("open spooled message: %w", err)
+	}
+	if _, err := f.Seek(int64(d.returnPathLen), io.SeekStart); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("open spooled message: %w", err)
+	}
+	return f, nil
+}
