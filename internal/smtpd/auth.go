@@ -2,6 +2,7 @@ package smtpd
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/emersion/go-sasl"
@@ -84,12 +85,25 @@ func (s *submissionSession) authFailed(login string, err error) error {
 
 func (s *submissionSession) Mail(from string, opts *smtp.MailOptions) error {
 	s.mu.Lock()
-	authed := s.authUser != ""
+	login := s.authUser
 	s.mu.Unlock()
-	if !authed {
+	if login == "" {
 		// RFC 4954 section 6: 530 5.7.0 Authentication required.
 		return s.refuse("auth_required", &delivery.Error{Code: 530, Enhanced: [3]int{5, 7, 0},
 			Message: "authentication required"}, "from", from)
+	}
+	if !s.srv.rate.allow(login) {
+		return s.refuse("sending_limit", &delivery.Error{Code: 450, Enhanced: [3]int{4, 7, 1},
+			Message: fmt.Sprintf("sending limit: at most %d messages per hour, try again later", s.srv.cfg.MaxMessagesPerHour)}, "login", login)
+	}
+	// The envelope sender must be the user's (issue 4); the From field
+	// is checked at the end of DATA (fromStage).
+	allowed, err := allowedSenders(s.srv.ctx, s.srv.cfg.Directory, login)
+	if err != nil {
+		return s.refuse("local_error", delivery.ErrorLocal(err), "from", from)
+	}
+	if !senderAllowed(allowed, from) {
+		return s.refuse("sender_not_allowed", senderRefusal("sender", from, allowed), "from", from, "login", login)
 	}
 	return s.session.Mail(from, opts)
 }

@@ -298,6 +298,9 @@ func (o *fakeOutbound) Enqueue(_ context.Context, d *delivery.Delivery) error {
 	return nil
 }
 
+// subMsg is a message alice submits.
+const subMsg = "From: Alice <alice@example.test>\r\nTo: bob@example.test\r\nSubject: test\r\n\r\nHello there.\r\n"
+
 const msg = "From: sender@remote.test\r\nTo: alice@example.test\r\nSubject: test\r\n\r\nHello there.\r\n"
 
 func listen(t testing.TB) net.Listener {

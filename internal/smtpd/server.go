@@ -43,18 +43,18 @@ import (
 	"mailport/internal/delivery"
 	"mailport/internal/directory"
 	"mailport/internal/metrics"
+	"mailport/internal/srs"
 )
 
-// Outbound is the seam for the outbound queue (a later issue). While it is
-// nil, submission refuses remote recipients with 451 4.4.0 and the MX
-// refuses aliases that only point outside with 451 4.3.0. When set, remote
-// recipients are collected in delivery.Envelope.Remote and Enqueue is
-// called after the local copies are stored, before the client gets 250;
-// Enqueue must make the message durable (blob.Link of d.BlobID) before it
-// returns.
-type Outbound interface {
-	Enqueue(ctx context.Context, d *delivery.Delivery) error
-}
+// Outbound is the seam for the outbound queue. While it is nil,
+// submission refuses remote recipients with 451 4.4.0 and the MX refuses
+// aliases that only point outside with 451 4.3.0. When set, New puts
+// delivery.OutboundStage(Outbound) in the Deliverer (before "store"):
+// remote recipients are collected in delivery.Envelope.Remote, external
+// alias and forward targets in Forwarded, and Enqueue runs once the
+// message is spooled, before the local copies are stored and before the
+// client gets 250; it must make the message durable before it returns.
+type Outbound = delivery.Outbound
 
 // Config configures a Server. Zero limits take the defaults.
 type Config struct {
@@ -68,8 +68,18 @@ type Config struct {
 	Auth    *auth.Authenticator
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
-	// Outbound queues mail for remote recipients; nil for now.
+	// Outbound queues mail for remote recipients; nil refuses them.
 	Outbound Outbound
+	// SRS, when set, recognizes the SRS0 addresses of our forwarded mail
+	// at RCPT: a valid one (a bounce coming back) is routed to the
+	// original sender, an invalid or expired one refused with 550 5.1.1.
+	SRS *srs.Rewriter
+	// MaxMessagesPerHour bounds the messages one submission user sends
+	// per hour (450 4.7.1 beyond); 0 is no limit. Counted in memory.
+	MaxMessagesPerHour int
+	// MaxSubmissionRecipients bounds the recipients of one submitted
+	// message (450 4.7.1 beyond); 0 leaves only MaxRecipients.
+	MaxSubmissionRecipients int
 
 	MaxMessageBytes int64 // default 50 MiB
 	MaxRecipients   int   // default 100
@@ -104,6 +114,8 @@ type Server struct {
 
 	ctx    context.Context // for deliveries; cancelled when Shutdown gives up
 	cancel context.CancelFunc
+
+	rate *rateLimiter // submission only
 }
 
 // New returns a server for cfg.
@@ -148,6 +160,19 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Submission {
 		s.proto = "submission"
+		s.rate = newRateLimiter(cfg.MaxMessagesPerHour)
+	}
+	// The stages this server relies on; a Deliverer shared by the MX and
+	// submission servers gets each once (they act only on the envelopes
+	// they concern: the From check on authenticated ones, the queue on
+	// those with outside recipients).
+	if dl := cfg.Deliverer; dl != nil {
+		if cfg.Submission && cfg.Directory != nil {
+			ensureStage(cfg.Logger, dl, "spool", fromStage{dir: cfg.Directory})
+		}
+		if cfg.Outbound != nil {
+			ensureStage(cfg.Logger, dl, "store", delivery.OutboundStage(cfg.Outbound))
+		}
 	}
 	s.idle = sync.NewCond(&s.mu)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
@@ -168,6 +193,20 @@ func New(cfg Config) *Server {
 	ss.ErrorLog = errorLog{s.log}
 	s.smtp = ss
 	return s
+}
+
+// ensureStage inserts st before the stage named before unless a stage of
+// its name is there already.
+func ensureStage(log *slog.Logger, dl *delivery.Deliverer, before string, st delivery.Stage) {
+	for _, n := range dl.StageNames() {
+		if n == st.Name() {
+			return
+		}
+	}
+	if err := dl.InsertBefore(before, st); err != nil {
+		// The built-in stages always exist, so this does not happen.
+		log.Error("cannot add delivery stage", "stage", st.Name(), "err", err)
+	}
 }
 
 // errorLog routes go-smtp's internal error lines (handler errors, panics)

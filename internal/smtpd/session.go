@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 
 	"github.com/emersion/go-smtp"
 
 	"mailport/internal/delivery"
 	"mailport/internal/directory"
+	"mailport/internal/srs"
 )
 
 // session is one SMTP session (from EHLO to QUIT, RSET, or STARTTLS) on
@@ -103,11 +105,26 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return s.refuse("too_many_recipients", &delivery.Error{Code: 452, Enhanced: [3]int{4, 5, 3},
 			Message: fmt.Sprintf("too many recipients (at most %d per message)", s.srv.cfg.MaxRecipients)}, "rcpt", to)
 	}
+	if max := s.srv.cfg.MaxSubmissionRecipients; s.srv.cfg.Submission && max > 0 && len(env.RcptTo) >= max {
+		// The per-user sending limit (issue 4): 450 4.7.1, the message
+		// can be sent again to the rest.
+		return s.refuse("sending_limit", &delivery.Error{Code: 450, Enhanced: [3]int{4, 7, 1},
+			Message: fmt.Sprintf("sending limit: at most %d recipients per message", max)}, "rcpt", to)
+	}
 	// A route trick (user%other@local, "a@b"@local) fails here, before
 	// any lookup.
-	if _, domain, err := directory.ParseAddress(to); err != nil {
+	lp, domain, err := directory.ParseAddress(to)
+	if err != nil {
 		return s.refuse(rcptReason(err), delivery.RecipientError(err), "rcpt", to)
-	} else if s.srv.cfg.Submission {
+	}
+	if srs.IsSRS(lp) && s.srv.cfg.SRS != nil {
+		if ours, err := s.isSRSDomain(domain); err != nil {
+			return s.refuse("local_error", delivery.ErrorLocal(err), "rcpt", to)
+		} else if ours {
+			return s.srsRecipient(env, to)
+		}
+	}
+	if s.srv.cfg.Submission {
 		if _, local, err := s.srv.cfg.Directory.IsLocalDomain(s.srv.ctx, domain); err != nil {
 			return s.refuse("local_error", delivery.ErrorLocal(err), "rcpt", to)
 		} else if !local {
@@ -118,16 +135,18 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if err != nil {
 		return s.refuse(rcptReason(err), delivery.RecipientError(err), "rcpt", to)
 	}
-	if len(res.Local) == 0 {
-		if s.srv.cfg.Outbound == nil {
-			// Temporary: the alias is valid, only its targets cannot
-			// be reached yet; nothing is lost, the sender retries.
-			return s.refuse("external_unavailable", &delivery.Error{Code: 451, Enhanced: [3]int{4, 3, 0},
-				Message: "forwarding to external addresses needs the outbound queue, which is not available yet"}, "rcpt", to)
-		}
+	locals, external, err := s.applyForwards(res)
+	if err != nil {
+		return s.refuse("local_error", delivery.ErrorLocal(err), "rcpt", to)
+	}
+	if len(locals) == 0 && s.srv.cfg.Outbound == nil {
+		// Temporary: the alias is valid, only its targets cannot
+		// be reached yet; nothing is lost, the sender retries.
+		return s.refuse("external_unavailable", &delivery.Error{Code: 451, Enhanced: [3]int{4, 3, 0},
+			Message: "forwarding to external addresses needs the outbound queue, which is not available"}, "rcpt", to)
 	}
 	over := 0
-	for _, l := range res.Local {
+	for _, l := range locals {
 		a := l.Account
 		// Over quota at RCPT: already full, or the announced size
 		// (RFC 1870 SIZE=) would not fit.
@@ -135,7 +154,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			over++
 		}
 	}
-	if len(res.Local) > 0 && over == len(res.Local) {
+	if len(locals) > 0 && over == len(locals) && len(external) == 0 {
 		return s.refuse("over_quota", delivery.ErrorMailboxFull(nil), "rcpt", to)
 	}
 	s.mu.Lock()
@@ -146,20 +165,131 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return smtpErr(503, [3]int{5, 5, 1}, "transaction was reset")
 	}
 	env.RcptTo = append(env.RcptTo, to)
-	for _, l := range res.Local {
+	for _, l := range locals {
 		env.AddLocal(l)
 	}
-	if len(res.External) > 0 {
+	if len(external) > 0 {
 		if s.srv.cfg.Outbound != nil {
-			env.Remote = append(env.Remote, res.External...)
+			env.Forwarded = appendNew(env.Forwarded, external...)
 		} else {
-			s.log.Warn("alias targets outside not forwarded: no outbound queue yet", "rcpt", to, "external", res.External)
+			s.log.Warn("alias targets outside not forwarded: no outbound queue", "rcpt", to, "external", external)
 		}
 	}
-	for _, f := range res.Forwards {
-		s.log.Info("forward recorded but not sent: no outbound queue yet", "rcpt", to, "target", f.Target, "keep_copy", f.KeepCopy)
+	s.log.Debug("rcpt to", "rcpt", to, "local", len(locals), "external", len(external))
+	return nil
+}
+
+// applyForwards turns a resolution into the local mailboxes that keep a
+// copy and the external addresses the message is forwarded to: alias
+// targets outside and the forwards of the local mailboxes. A forward
+// without KeepCopy replaces its mailbox's copy. Forwards to addresses of
+// our own domains are resolved once more (their own forwards are not
+// followed, so two mailboxes forwarding to each other cannot loop).
+// Without an outbound queue every local copy is kept.
+func (s *session) applyForwards(res directory.Resolution) ([]directory.LocalRecipient, []string, error) {
+	external := append([]string(nil), res.External...)
+	if len(res.Forwards) == 0 || s.srv.cfg.Outbound == nil {
+		if len(res.Forwards) > 0 {
+			s.log.Info("forwards not sent: no outbound queue", "forwards", len(res.Forwards))
+		}
+		return res.Local, external, nil
 	}
-	s.log.Debug("rcpt to", "rcpt", to, "local", len(res.Local), "external", len(res.External))
+	drop := map[int64]bool{}
+	var extra []directory.LocalRecipient
+	for _, f := range res.Forwards {
+		_, td, err := directory.ParseAddress(f.Target)
+		if err != nil {
+			s.log.Warn("forward with a bad target skipped", "target", f.Target, "err", err)
+			continue
+		}
+		_, local, err := s.srv.cfg.Directory.IsLocalDomain(s.srv.ctx, td)
+		if err != nil {
+			return nil, nil, err
+		}
+		if local {
+			r2, err := s.srv.cfg.Directory.Resolve(s.srv.ctx, f.Target)
+			if err != nil {
+				s.log.Warn("forward to a local address that does not resolve skipped", "target", f.Target, "err", err)
+				continue
+			}
+			extra = append(extra, r2.Local...)
+			external = appendNew(external, r2.External...)
+		} else {
+			external = appendNew(external, f.Target)
+		}
+		if !f.KeepCopy {
+			drop[f.AccountID] = true
+		}
+	}
+	var locals []directory.LocalRecipient
+	seen := map[int64]bool{}
+	for _, l := range append(res.Local, extra...) {
+		if (drop[l.Account.ID] && !containsAccount(extra, l.Account.ID)) || seen[l.Account.ID] {
+			continue
+		}
+		seen[l.Account.ID] = true
+		locals = append(locals, l)
+	}
+	return locals, external, nil
+}
+
+func containsAccount(ls []directory.LocalRecipient, id int64) bool {
+	for _, l := range ls {
+		if l.Account.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// appendNew appends the addresses not yet in list (case-insensitively).
+func appendNew(list []string, addrs ...string) []string {
+	for _, a := range addrs {
+		dup := false
+		for _, b := range list {
+			if strings.EqualFold(a, b) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			list = append(list, a)
+		}
+	}
+	return list
+}
+
+// isSRSDomain reports whether SRS addresses at domain are ours: the
+// rewriter's domain or any hosted domain.
+func (s *session) isSRSDomain(domain string) (bool, error) {
+	if strings.EqualFold(domain, s.srv.cfg.SRS.Domain) {
+		return true, nil
+	}
+	_, local, err := s.srv.cfg.Directory.IsLocalDomain(s.srv.ctx, domain)
+	return local, err
+}
+
+// srsRecipient accepts mail to one of our SRS addresses (a bounce of mail
+// we forwarded) for its original sender, or refuses a forged or expired
+// one as an unknown user.
+func (s *session) srsRecipient(env *delivery.Envelope, to string) error {
+	orig, err := s.srv.cfg.SRS.Reverse(to)
+	if err != nil {
+		return s.refuse("srs_invalid", &delivery.Error{Code: 550, Enhanced: [3]int{5, 1, 1},
+			Message: "no such user here (invalid or expired forwarding address)", Err: err}, "rcpt", to)
+	}
+	if s.srv.cfg.Outbound == nil {
+		return s.refuse("outbound_unavailable", &delivery.Error{Code: 451, Enhanced: [3]int{4, 4, 0},
+			Message: "outbound delivery is not available"}, "rcpt", to)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.env != env {
+		return smtpErr(503, [3]int{5, 5, 1}, "transaction was reset")
+	}
+	env.RcptTo = append(env.RcptTo, to)
+	env.Remote = appendNew(env.Remote, orig)
+	s.log.Info("bounce to forwarding address routed back", "rcpt", to, "original", orig)
 	return nil
 }
 
@@ -167,7 +297,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 func (s *session) remoteRecipient(env *delivery.Envelope, to string) error {
 	if s.srv.cfg.Outbound == nil {
 		return s.refuse("outbound_unavailable", &delivery.Error{Code: 451, Enhanced: [3]int{4, 4, 0},
-			Message: "outbound delivery is not available yet"}, "rcpt", to)
+			Message: "outbound delivery is not available"}, "rcpt", to)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -215,16 +345,14 @@ func (s *session) Data(r io.Reader) error {
 	d := dl.NewDelivery(env, &lineEndingReader{r: r, maxLine: s.srv.cfg.MaxLineLength})
 	d.Log = d.Log.With("cid", s.tc.cid, "remote", s.tc.ip.String())
 	err := dl.Deliver(s.srv.ctx, d)
-	if err == nil && len(env.Remote) > 0 {
-		if err = s.srv.cfg.Outbound.Enqueue(s.srv.ctx, d); err != nil {
-			err = delivery.AsError(fmt.Errorf("outbound queue: %w", err))
-		}
-	}
 	if err != nil {
 		e := delivery.AsError(err)
 		return s.refuse(dataReason(e), e, "delivery", d.ID)
 	}
 	s.srv.m.MessagesAccepted.WithLabelValues(s.srv.proto).Inc()
+	if env.AuthUser != "" {
+		s.srv.rate.record(env.AuthUser)
+	}
 	stored := 0
 	for _, r := range env.Recipients {
 		if r.Err == nil {

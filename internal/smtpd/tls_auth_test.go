@@ -155,7 +155,7 @@ func TestSubmission(t *testing.T) {
 		c.cmd("RCPT TO:<friend@remote.test>", 451, "4.4.0")
 		c.cmd("RCPT TO:<friend%remote.test@example.test>", 554, "5.7.1")
 		c.cmd("DATA", 354, "")
-		c.cmd(msg+".", 250, "")
+		c.cmd(subMsg+".", 250, "")
 		msgs := w.inbox(t, "bob@example.test")
 		if len(msgs) != 1 || !strings.Contains(w.body(t, msgs[0]), "with ESMTPA id") {
 			t.Error("submitted message not stored as ESMTPA")
@@ -224,7 +224,7 @@ func TestImplicitTLSAndOutboundSeam(t *testing.T) {
 	c.cmd("RCPT TO:<friend@remote.test>", 250, "")
 	c.cmd("RCPT TO:<bob@example.test>", 250, "")
 	c.cmd("DATA", 354, "")
-	c.cmd(msg+".", 250, "")
+	c.cmd(subMsg+".", 250, "")
 	out.mu.Lock()
 	defer out.mu.Unlock()
 	if len(out.remote) != 1 || len(out.remote[0]) != 1 || out.remote[0][0] != "friend@remote.test" {
