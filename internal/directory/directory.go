@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"mailport/internal/auth"
 	"mailport/internal/blob"
@@ -41,6 +42,11 @@ type Service struct {
 	blobs *blob.Store
 	sep   string
 	log   *slog.Logger
+
+	// signers caches parsed DKIM private keys by domain and selector, so
+	// signing does not parse PEM (and check an RSA key) per message.
+	signerMu sync.Mutex
+	signers  map[string]cachedSigner
 }
 
 // New returns a Service. blobs may be nil when nothing is ever deleted

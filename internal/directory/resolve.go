@@ -26,10 +26,22 @@ type LocalRecipient struct {
 	Detail string
 }
 
+// RelayTarget is an address whose mail is relayed to a fixed host and
+// port instead of the MX of its domain: an address of a split-routed
+// domain with no mailbox or alias here, or an address of a relay domain.
+type RelayTarget struct {
+	Address string // the envelope recipient, unchanged
+	Host    string // host name or IP address
+	Port    int
+}
+
 // Resolution is where mail for one address goes.
 type Resolution struct {
 	Local    []LocalRecipient // each account at most once
 	External []string         // addresses outside our domains (aliases, forwards)
+	// Relay are the addresses relayed to a fixed destination (split domain
+	// routing, relay domains), each address at most once.
+	Relay []RelayTarget
 	// Forwards of the local recipients' mailboxes. Until the outbound
 	// queue exists they are recorded only and the local copy is always kept.
 	Forwards []store.Forward
@@ -61,9 +73,17 @@ func (s *Service) IsLocalDomain(ctx context.Context, domain string) (string, boo
 // back to user@domain when no address or alias matches exactly; aliases are
 // expanded recursively with loop detection and a depth limit.
 //
-// Errors: ErrRelayDenied when the domain is not ours (or the address hides
-// a route), ErrUnknownRecipient, ErrDisabled, ErrLoop, ErrInvalidAddress,
-// or a storage error (temporary).
+// An address of a hosted domain with split domain routing that matches no
+// mailbox or alias resolves to Relay (the domain's SDR destination) instead
+// of ErrUnknownRecipient. An address of a relay domain resolves to Relay
+// (the relay domain's destination) when the domain has no recipient list
+// or the list holds it (or, with subaddressing, its user@domain form);
+// otherwise ErrUnknownRecipient. Alias targets in relay domains are
+// resolved the same way.
+//
+// Errors: ErrRelayDenied when the domain is neither ours nor a relay
+// domain (or the address hides a route), ErrUnknownRecipient, ErrDisabled,
+// ErrLoop, ErrInvalidAddress, or a storage error (temporary).
 func (s *Service) Resolve(ctx context.Context, address string) (Resolution, error) {
 	local, domain, err := ParseAddress(strings.TrimSpace(address))
 	if err != nil {
@@ -73,14 +93,46 @@ func (s *Service) Resolve(ctx context.Context, address string) (Resolution, erro
 	if err != nil {
 		return Resolution{}, err
 	}
-	if !ok {
-		return Resolution{}, fmt.Errorf("%w: %s is not a local domain", ErrRelayDenied, domain)
-	}
 	r := resolver{s: s, original: local + "@" + domain, seen: map[string]bool{}, accounts: map[int64]bool{}}
+	if !ok {
+		relayed, err := r.relayDomain(ctx, local, domain)
+		if err != nil {
+			return Resolution{}, err
+		}
+		if !relayed {
+			return Resolution{}, fmt.Errorf("%w: %s is not a local domain", ErrRelayDenied, domain)
+		}
+		return r.res, nil
+	}
 	if err := r.expand(ctx, local, canon, 0); err != nil {
 		return Resolution{}, err
 	}
 	return r.res, nil
+}
+
+// IsLocalAddress reports whether addr is delivered to a mailbox here: its
+// domain is hosted (or a domain alias) and the address, or its user@domain
+// form without a subaddress, is a mailbox. Aliases, split routing and relay
+// domains do not count. Lookup errors count as not local.
+func (s *Service) IsLocalAddress(ctx context.Context, addr string) bool {
+	local, domain, err := ParseAddress(strings.TrimSpace(addr))
+	if err != nil {
+		return false
+	}
+	canon, ok, err := s.IsLocalDomain(ctx, domain)
+	if err != nil || !ok {
+		return false
+	}
+	if _, err := s.st.GetAccountByAddress(ctx, local+"@"+canon); err == nil {
+		return true
+	}
+	if s.sep != "" {
+		if i := strings.Index(local, s.sep); i > 0 {
+			_, err := s.st.GetAccountByAddress(ctx, local[:i]+"@"+canon)
+			return err == nil
+		}
+	}
+	return false
 }
 
 type resolver struct {
@@ -88,8 +140,64 @@ type resolver struct {
 	original string
 	seen     map[string]bool
 	accounts map[int64]bool
+	domains  map[string]store.Domain // hosted domains looked up for SDR
 	lookups  int
 	res      Resolution
+}
+
+// relayDomain resolves local@domain when domain is a relay domain: it
+// reports false when it is not one.
+func (r *resolver) relayDomain(ctx context.Context, local, domain string) (bool, error) {
+	addr := local + "@" + domain
+	rd, allowed, err := r.s.st.RelayRoute(ctx, domain, addr)
+	if errors.Is(err, store.ErrNotFound) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("lookup relay domain %s: %w", domain, err)
+	}
+	if !allowed && r.s.sep != "" {
+		// RFC 5233: user+detail is user's, as for local mailboxes.
+		if i := strings.Index(local, r.s.sep); i > 0 {
+			if _, allowed, err = r.s.st.RelayRoute(ctx, domain, local[:i]+"@"+domain); err != nil {
+				return false, fmt.Errorf("lookup relay domain %s: %w", domain, err)
+			}
+		}
+	}
+	if !allowed {
+		return true, fmt.Errorf("%w: %s is not a recipient of relay domain %s", ErrUnknownRecipient, addr, domain)
+	}
+	r.addRelay(RelayTarget{Address: addr, Host: rd.Host, Port: rd.Port})
+	return true, nil
+}
+
+// splitRoute relays addr to its hosted domain's SDR destination, if the
+// domain has one; it reports whether it did.
+func (r *resolver) splitRoute(ctx context.Context, addr, domain string) (bool, error) {
+	d, ok := r.domains[domain]
+	if !ok {
+		var err error
+		if d, err = r.s.st.GetDomain(ctx, domain); err != nil {
+			return false, fmt.Errorf("lookup domain %s: %w", domain, err)
+		}
+		if r.domains == nil {
+			r.domains = map[string]store.Domain{}
+		}
+		r.domains[domain] = d
+	}
+	if d.SDRHost == "" {
+		return false, nil
+	}
+	r.addRelay(RelayTarget{Address: addr, Host: d.SDRHost, Port: d.SDRPort})
+	return true, nil
+}
+
+func (r *resolver) addRelay(t RelayTarget) {
+	for _, e := range r.res.Relay {
+		if e.Address == t.Address {
+			return
+		}
+	}
+	r.res.Relay = append(r.res.Relay, t)
 }
 
 func (r *resolver) expand(ctx context.Context, local, domain string, depth int) error {
@@ -120,6 +228,11 @@ func (r *resolver) expand(ctx context.Context, local, domain string, depth int) 
 				return err
 			}
 		}
+	}
+	// Split domain routing: an address unknown here may live on the
+	// other server of the domain.
+	if routed, err := r.splitRoute(ctx, addr, domain); err != nil || routed {
+		return err
 	}
 	return fmt.Errorf("%w: %s", ErrUnknownRecipient, addr)
 }
@@ -161,7 +274,13 @@ func (r *resolver) exact(ctx context.Context, addr, detail string, depth int) (b
 			return true, err
 		}
 		if !ok {
-			r.addExternal(tl + "@" + td)
+			relayed, err := r.relayDomain(ctx, tl, td)
+			if err != nil {
+				return true, fmt.Errorf("alias %s: %w", addr, err)
+			}
+			if !relayed {
+				r.addExternal(tl + "@" + td)
+			}
 			continue
 		}
 		if err := r.expand(ctx, tl, canon, depth+1); err != nil {

@@ -3,6 +3,7 @@ package directory_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sort"
 	"testing"
@@ -248,6 +249,142 @@ func TestAddUserCreatesFolders(t *testing.T) {
 	for _, f := range directory.DefaultFolders {
 		if use, ok := got[f.Name]; !ok || use != f.SpecialUse {
 			t.Errorf("folder %s: present %v, special-use %q, want %q", f.Name, ok, use, f.SpecialUse)
+		}
+	}
+}
+
+func relayTargets(r directory.Resolution) []string {
+	var out []string
+	for _, t := range r.Relay {
+		out = append(out, fmt.Sprintf("%s>%s:%d", t.Address, t.Host, t.Port))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestResolveRouting covers split domain routing and relay domains: which
+// addresses relay, where to, and which are still refused.
+func TestResolveRouting(t *testing.T) {
+	ctx := context.Background()
+	d := newDirectory(t)
+	// example.test is split: some users still live on old.example.net.
+	must(t, d.SetSDR(ctx, "example.test", "old.example.net", 2525))
+	_, err := d.AddRelayDomain(ctx, "backup.test", "mx.backup.test", 25, nil)
+	must(t, err)
+	_, err = d.AddRelayDomain(ctx, "listed.test", "192.0.2.7", 2526, []string{"known@listed.test", "Other@Listed.test"})
+	must(t, err)
+	_, err = d.AddAlias(ctx, "team@example.test", []string{"alice@example.test", "moved@example.test"})
+	must(t, err)
+	_, err = d.AddAlias(ctx, "fan@other.test", []string{"x@backup.test", "known@listed.test", "ext@elsewhere.test"})
+	must(t, err)
+	_, err = d.AddAlias(ctx, "bad@other.test", []string{"stranger@listed.test"})
+	must(t, err)
+
+	tests := []struct {
+		addr     string
+		local    []string
+		relay    []string
+		external []string
+		err      error
+	}{
+		// A local mailbox stays local even with split routing.
+		{addr: "alice@example.test", local: []string{"alice@example.test"}},
+		{addr: "alice+tag@example.test", local: []string{"alice@example.test"}},
+		// Unknown users of the split domain go to the other server.
+		{addr: "moved@example.test", relay: []string{"moved@example.test>old.example.net:2525"}},
+		{addr: "Moved+Tag@Example.test", relay: []string{"moved+tag@example.test>old.example.net:2525"}},
+		// Through the domain alias, the canonical address is relayed.
+		{addr: "moved@alias.test", relay: []string{"moved@example.test>old.example.net:2525"}},
+		// An alias mixing local and split-routed targets.
+		{addr: "team@example.test", local: []string{"alice@example.test"}, relay: []string{"moved@example.test>old.example.net:2525"}},
+		// other.test has no split routing.
+		{addr: "nobody@other.test", err: directory.ErrUnknownRecipient},
+		// Relay domains.
+		{addr: "anyone@backup.test", relay: []string{"anyone@backup.test>mx.backup.test:25"}},
+		{addr: "known@listed.test", relay: []string{"known@listed.test>192.0.2.7:2526"}},
+		{addr: "OTHER@listed.test", relay: []string{"other@listed.test>192.0.2.7:2526"}},
+		{addr: "known+x@listed.test", relay: []string{"known+x@listed.test>192.0.2.7:2526"}},
+		{addr: "stranger@listed.test", err: directory.ErrUnknownRecipient},
+		// Alias targets in relay domains relay; others stay external.
+		{addr: "fan@other.test", relay: []string{"known@listed.test>192.0.2.7:2526", "x@backup.test>mx.backup.test:25"},
+			external: []string{"ext@elsewhere.test"}},
+		{addr: "bad@other.test", err: directory.ErrUnknownRecipient},
+		// Everything else is still no relay.
+		{addr: "someone@elsewhere.test", err: directory.ErrRelayDenied},
+		{addr: "someone@sub.backup.test", err: directory.ErrRelayDenied},
+		{addr: "a%b@backup.test", err: directory.ErrRelayDenied},
+	}
+	for _, tc := range tests {
+		t.Run(tc.addr, func(t *testing.T) {
+			r, err := d.Resolve(ctx, tc.addr)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("Resolve(%q) err = %v, want %v", tc.addr, err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Resolve(%q): %v", tc.addr, err)
+			}
+			if got := localAddrs(r); !equal(got, tc.local) {
+				t.Errorf("local = %v, want %v", got, tc.local)
+			}
+			if got := relayTargets(r); !equal(got, tc.relay) {
+				t.Errorf("relay = %v, want %v", got, tc.relay)
+			}
+			if !equal(r.External, tc.external) {
+				t.Errorf("external = %v, want %v", r.External, tc.external)
+			}
+		})
+	}
+
+	// A disabled mailbox is not relayed away by split routing.
+	a, err := d.GetUser(ctx, "bob@example.test")
+	must(t, err)
+	a.Enabled = false
+	must(t, d.Store().UpdateAccount(ctx, a))
+	if _, err := d.Resolve(ctx, "bob@example.test"); !errors.Is(err, directory.ErrDisabled) {
+		t.Errorf("disabled mailbox in split domain: err = %v", err)
+	}
+
+	// Turning split routing off refuses unknown users again; removing a
+	// relay domain denies relaying.
+	must(t, d.ClearSDR(ctx, "example.test"))
+	if _, err := d.Resolve(ctx, "moved@example.test"); !errors.Is(err, directory.ErrUnknownRecipient) {
+		t.Errorf("after ClearSDR: err = %v", err)
+	}
+	must(t, d.RemoveRelayDomain(ctx, "backup.test"))
+	if _, err := d.Resolve(ctx, "anyone@backup.test"); !errors.Is(err, directory.ErrRelayDenied) {
+		t.Errorf("after RemoveRelayDomain: err = %v", err)
+	}
+}
+
+func TestIsLocalAddress(t *testing.T) {
+	ctx := context.Background()
+	d := newDirectory(t)
+	must(t, d.SetSDR(ctx, "example.test", "old.example.net", 25))
+	_, err := d.AddAlias(ctx, "team@example.test", []string{"alice@example.test"})
+	must(t, err)
+	_, err = d.AddRelayDomain(ctx, "backup.test", "mx.backup.test", 25, nil)
+	must(t, err)
+	for addr, want := range map[string]bool{
+		"alice@example.test":     true,
+		"ALICE+x@alias.test":     true,
+		"carol@other.test":       true,
+		"team@example.test":      false, // an alias, not a mailbox
+		"moved@example.test":     false, // split-routed elsewhere
+		"x@backup.test":          false,
+		"alice@elsewhere.test":   false,
+		"not an address at all":  false,
+		"alice%x@example.test":   false,
+		"nobody@other.test":      false,
+		"alice+@example.test":    true, // empty detail, as Resolve reads it
+		"carol+tag@other.test":   true,
+		"carol+tag@other.test.":  true,
+		"carol@other.test@x.org": false,
+	} {
+		if got := d.IsLocalAddress(ctx, addr); got != want {
+			t.Errorf("IsLocalAddress(%q) = %v, want %v", addr, got, want)
 		}
 	}
 }
