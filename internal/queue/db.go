@@ -36,7 +36,9 @@ CREATE TABLE IF NOT EXISTS entries (
 	attempts     INTEGER NOT NULL DEFAULT 0,
 	last_error   TEXT NOT NULL DEFAULT '',
 	dsn_sent     INTEGER NOT NULL DEFAULT 0,
-	dkim_signed  INTEGER NOT NULL DEFAULT 0
+	dkim_signed  INTEGER NOT NULL DEFAULT 0,
+	route_host   TEXT NOT NULL DEFAULT '',
+	route_port   INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_next_attempt ON entries(next_attempt);
 CREATE TABLE IF NOT EXISTS recipients (
@@ -79,7 +81,32 @@ func openDB(ctx context.Context, path string) (*db, error) {
 		s.Close()
 		return nil, fmt.Errorf("queue: create schema in %s: %w", path, err)
 	}
+	if err := addRouteColumns(ctx, s); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("queue: upgrade schema in %s: %w", path, err)
+	}
 	return &db{sql: s}, nil
+}
+
+// addRouteColumns adds the per-entry route (Via) to a queue file created
+// before it existed.
+func addRouteColumns(ctx context.Context, s *sql.DB) error {
+	var n int
+	if err := s.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('entries') WHERE name = 'route_host'`).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	for _, stmt := range []string{
+		`ALTER TABLE entries ADD COLUMN route_host TEXT NOT NULL DEFAULT ''`,
+		`ALTER TABLE entries ADD COLUMN route_port INTEGER NOT NULL DEFAULT 0`,
+	} {
+		if _, err := s.ExecContext(ctx, stmt); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (d *db) close() error { return d.sql.Close() }
@@ -110,9 +137,13 @@ func fromNano(n int64) time.Time {
 
 func (d *db) insert(ctx context.Context, e *Entry) error {
 	return d.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO entries (id, sender, blob_id, size, eight_bit, created, next_attempt, dkim_signed)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, e.From, e.BlobID, e.Size, e.EightBit, unixNano(e.Created), unixNano(e.NextAttempt), e.DKIMSigned)
+		host, port := "", 0
+		if e.Route != nil {
+			host, port = e.Route.Host, e.Route.Port
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO entries (id, sender, blob_id, size, eight_bit, created, next_attempt, dkim_signed, route_host, route_port)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.From, e.BlobID, e.Size, e.EightBit, unixNano(e.Created), unixNano(e.NextAttempt), e.DKIMSigned, host, port)
 		if err != nil {
 			return fmt.Errorf("queue: insert entry: %w", err)
 		}
@@ -131,7 +162,7 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const entryColumns = `id, sender, blob_id, size, eight_bit, created, next_attempt, attempts, last_error, dsn_sent, dkim_signed`
+const entryColumns = `id, sender, blob_id, size, eight_bit, created, next_attempt, attempts, last_error, dsn_sent, dkim_signed, route_host, route_port`
 
 // entries loads the entries selected by where (with args), with their
 // recipients, ordered by next attempt.
@@ -145,9 +176,14 @@ func (d *db) entries(ctx context.Context, q queryer, where string, args ...any) 
 	for rows.Next() {
 		e := &Entry{}
 		var created, next int64
-		if err := rows.Scan(&e.ID, &e.From, &e.BlobID, &e.Size, &e.EightBit, &created, &next, &e.Attempts, &e.LastError, &e.DSNSent, &e.DKIMSigned); err != nil {
+		var routeHost string
+		var routePort int
+		if err := rows.Scan(&e.ID, &e.From, &e.BlobID, &e.Size, &e.EightBit, &created, &next, &e.Attempts, &e.LastError, &e.DSNSent, &e.DKIMSigned, &routeHost, &routePort); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("queue: scan entry: %w", err)
+		}
+		if routeHost != "" {
+			e.Route = &Destination{Host: routeHost, Port: routePort}
 		}
 		e.Created, e.NextAttempt = fromNano(created), fromNano(next)
 		list = append(list, e)

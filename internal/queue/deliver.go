@@ -132,7 +132,7 @@ func (q *Queue) deliverRemote(ctx context.Context, e *Entry, domain string, rcpt
 	}
 	defer f.Close()
 
-	targets, res := q.targets(ctx, domain)
+	targets, res := q.targets(ctx, e, domain)
 	if res != nil {
 		return all(res)
 	}
@@ -178,9 +178,17 @@ func (q *Queue) deliverRemote(ctx context.Context, e *Entry, domain string, rcpt
 	return all(last)
 }
 
-// targets lists the hosts to try for domain, in order: the smarthost, a
-// routed destination, or the MX hosts (RFC 5321 section 5.1).
-func (q *Queue) targets(ctx context.Context, domain string) ([]target, *result) {
+// targets lists the hosts to try for domain, in order: the entry's own
+// route (Via), the smarthost, a routed destination, or the MX hosts (RFC
+// 5321 section 5.1).
+func (q *Queue) targets(ctx context.Context, e *Entry, domain string) ([]target, *result) {
+	if r := e.Route; r != nil {
+		port := r.Port
+		if port == 0 {
+			port = q.cfg.SMTPPort
+		}
+		return []target{{host: r.Host, port: port}}, nil
+	}
 	if sh := q.cfg.Smarthost; sh != nil {
 		t := target{host: sh.Host, port: sh.Port, auth: sh.Username != ""}
 		switch sh.TLS {

@@ -81,6 +81,9 @@ type Entry struct {
 	DSNSent bool
 	// DKIMSigned records that the message was signed before queueing.
 	DKIMSigned bool
+	// Route, when set, sends every remote recipient of the entry to this
+	// host instead of its MX (Via: split domain routing, relay domains).
+	Route *Destination
 }
 
 // Smarthost sends all outbound mail through one relay (the MasterAdmin
@@ -293,6 +296,14 @@ type Option func(*Entry)
 
 // DKIMSigned records that the message was DKIM-signed before queueing.
 func DKIMSigned() Option { return func(e *Entry) { e.DKIMSigned = true } }
+
+// Via sends the entry's recipients to host:port (port 0: Config.SMTPPort)
+// rather than to their MX or the smarthost: the destination of a split
+// domain routing or relay domain, decided per recipient when the message
+// was accepted. Config.Route decides per domain at delivery time instead.
+func Via(host string, port int) Option {
+	return func(e *Entry) { e.Route = &Destination{Host: host, Port: port} }
+}
 
 // Enqueue stores a message for delivery to rcpts and returns its id. When
 // it returns nil the message is durable (blob and row fsynced); the body is

@@ -663,3 +663,34 @@ func TestSTARTTLSFailureFallsBackToPlain(t *testing.T) {
 		t.Errorf("%d connections, messages %+v", mx.connections(), m)
 	}
 }
+
+// Via: an entry's own route wins over MX lookup, the smarthost and
+// Config.Route, and survives a reopen of the queue file.
+func TestVia(t *testing.T) {
+	mx := startMX(t, "127.0.0.1", 0, nil)
+	e := newEnv(t, 1)
+	e.cfg.Route = func(ctx context.Context, domain string) (*Destination, error) {
+		return &Destination{Host: "192.0.2.1", Port: 1}, nil
+	}
+	q := e.open()
+	id, err := q.Enqueue(context.Background(), "alice@local.test", []string{"x@relay.test", "y@other.test"},
+		strings.NewReader(testMessage), Via("127.0.0.1", mx.port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	q = e.open()
+	ent, err := q.Get(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ent.Route == nil || ent.Route.Host != "127.0.0.1" || ent.Route.Port != mx.port {
+		t.Fatalf("route after reopen: %+v", ent.Route)
+	}
+	e.run(q)
+	mx.wait(1)
+	waitEmpty(t, q)
+	if mx.connections() != 1 || len(mx.messages()[0].rcpts) != 2 {
+		t.Errorf("%d connections, message %+v: want both recipients in one transaction", mx.connections(), mx.messages()[0])
+	}
+}

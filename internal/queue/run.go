@@ -135,6 +135,8 @@ func (q *Queue) process(ctx context.Context, e *Entry) {
 		key, g := domainOf(r.Address), &group{domain: domainOf(r.Address)}
 		if q.cfg.IsLocal != nil && q.cfg.LocalDeliver != nil && q.cfg.IsLocal(r.Address) {
 			key, g.local = "local "+r.Address, true
+		} else if e.Route != nil {
+			key = "route"
 		} else if q.cfg.Smarthost != nil {
 			key = "smarthost"
 		}
