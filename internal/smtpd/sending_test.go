@@ -273,3 +273,71 @@ func TestSRSBounceRouting(t *testing.T) {
 	c.cmd("MAIL FROM:<>", 250, "")
 	c.cmd("RCPT TO:<"+strings.Replace(valid, "@mx.example.test", "@remote.test", 1)+">", 554, "5.7.1")
 }
+
+// queueRelayed is a queueRecorder that also keeps relayed recipients.
+type relayRecorder struct {
+	queueRecorder
+	relayed [][]delivery.RelayedRecipient
+}
+
+func (q *relayRecorder) Enqueue(ctx context.Context, d *delivery.Delivery) error {
+	q.mu.Lock()
+	q.relayed = append(q.relayed, append([]delivery.RelayedRecipient(nil), d.Envelope.Relayed...))
+	q.mu.Unlock()
+	return q.queueRecorder.Enqueue(ctx, d)
+}
+
+func TestSplitRoutingAndRelayDomains(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if err := w.dirs.SetSDR(ctx, "example.test", "old.example.test", 2525); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.dirs.AddRelayDomain(ctx, "backup.test", "10.0.0.9", 25, []string{"known@backup.test"}); err != nil {
+		t.Fatal(err)
+	}
+	out := &relayRecorder{}
+	cfg := w.config()
+	cfg.Outbound = out
+	_, addr := start(t, cfg, false)
+	sub := w.config()
+	sub.Submission = true
+	sub.Outbound = out
+	_, subAddr := start(t, sub, false)
+
+	c := dialRaw(t, addr)
+	c.cmd("EHLO client.test", 250, "")
+	c.cmd("MAIL FROM:<sender@remote.test>", 250, "")
+	c.cmd("RCPT TO:<unknown@backup.test>", 550, "5.1.1")
+	c.cmd("RCPT TO:<notmigrated@example.test>", 250, "")
+	c.cmd("RCPT TO:<known@backup.test>", 250, "")
+	c.cmd("RCPT TO:<alice@example.test>", 250, "")
+	c.cmd("DATA", 354, "")
+	c.cmd(msg+".", 250, "")
+	out.mu.Lock()
+	got := out.relayed[len(out.relayed)-1]
+	out.mu.Unlock()
+	want := []delivery.RelayedRecipient{
+		{Address: "notmigrated@example.test", Host: "old.example.test", Port: 2525},
+		{Address: "known@backup.test", Host: "10.0.0.9", Port: 25},
+	}
+	if len(got) != len(want) || got[0] != want[0] || got[1] != want[1] {
+		t.Errorf("relayed %+v, want %+v", got, want)
+	}
+	if len(w.inbox(t, "alice@example.test")) != 1 {
+		t.Error("local user of the split domain did not get the local copy")
+	}
+
+	// A local user writing to a colleague not yet migrated.
+	s := submitAs(t, subAddr, "alice@example.test")
+	s.cmd("MAIL FROM:<alice@example.test>", 250, "")
+	s.cmd("RCPT TO:<colleague@example.test>", 250, "")
+	s.cmd("DATA", 354, "")
+	s.cmd(subMsg+".", 250, "")
+	out.mu.Lock()
+	got = out.relayed[len(out.relayed)-1]
+	out.mu.Unlock()
+	if len(got) != 1 || got[0].Host != "old.example.test" {
+		t.Errorf("submission relayed %+v", got)
+	}
+}

@@ -124,14 +124,12 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			return s.srsRecipient(env, to)
 		}
 	}
-	if s.srv.cfg.Submission {
-		if _, local, err := s.srv.cfg.Directory.IsLocalDomain(s.srv.ctx, domain); err != nil {
-			return s.refuse("local_error", delivery.ErrorLocal(err), "rcpt", to)
-		} else if !local {
-			return s.remoteRecipient(env, to)
-		}
-	}
 	res, err := s.srv.cfg.Directory.Resolve(s.srv.ctx, to)
+	if s.srv.cfg.Submission && errors.Is(err, directory.ErrRelayDenied) {
+		// Neither hosted nor relayed here: an authenticated user's
+		// mail for the Internet.
+		return s.remoteRecipient(env, to)
+	}
 	if err != nil {
 		return s.refuse(rcptReason(err), delivery.RecipientError(err), "rcpt", to)
 	}
@@ -140,6 +138,10 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		return s.refuse("local_error", delivery.ErrorLocal(err), "rcpt", to)
 	}
 	if len(locals) == 0 && s.srv.cfg.Outbound == nil {
+		if len(res.Relay) > 0 {
+			return s.refuse("outbound_unavailable", &delivery.Error{Code: 451, Enhanced: [3]int{4, 4, 0},
+				Message: "relaying to the destination of this domain needs the outbound queue, which is not available"}, "rcpt", to)
+		}
 		// Temporary: the alias is valid, only its targets cannot
 		// be reached yet; nothing is lost, the sender retries.
 		return s.refuse("external_unavailable", &delivery.Error{Code: 451, Enhanced: [3]int{4, 3, 0},
@@ -154,7 +156,7 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			over++
 		}
 	}
-	if len(locals) > 0 && over == len(locals) && len(external) == 0 {
+	if len(locals) > 0 && over == len(locals) && len(external) == 0 && len(res.Relay) == 0 {
 		return s.refuse("over_quota", delivery.ErrorMailboxFull(nil), "rcpt", to)
 	}
 	s.mu.Lock()
@@ -175,7 +177,10 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 			s.log.Warn("alias targets outside not forwarded: no outbound queue", "rcpt", to, "external", external)
 		}
 	}
-	s.log.Debug("rcpt to", "rcpt", to, "local", len(locals), "external", len(external))
+	for _, r := range res.Relay {
+		env.Relayed = append(env.Relayed, delivery.RelayedRecipient{Address: r.Address, Host: r.Host, Port: r.Port})
+	}
+	s.log.Debug("rcpt to", "rcpt", to, "local", len(locals), "external", len(external), "relayed", len(res.Relay))
 	return nil
 }
 
