@@ -94,6 +94,7 @@ func cmdDomain(c *cli, args []string) error {
 		{name: "remove", usage: "DOMAIN", min: 1, max: 1, run: func(c *cli, core *server.Core, a []string) error {
 			return core.Directory.RemoveDomain(c.ctx, a[0])
 		}},
+		domainSDR(),
 	}, args)
 }
 

@@ -54,13 +54,16 @@ func init() {
 		{"init", "create a data directory: config, TLS certificate, database, admin login", cmdInit},
 		{"serve", "run the mail server", cmdServe},
 		{"demo", "create ./mailport-demo on first run and serve it on 127.0.0.1 (ports 10000+)", cmdDemo},
-		{"domain", "add|list|remove hosted domains", cmdDomain},
+		{"domain", "add|list|remove hosted domains; sdr DOMAIN: split domain routing", cmdDomain},
 		{"domain-alias", "add ALIAS DOMAIN | list | remove ALIAS", cmdDomainAlias},
 		{"user", "add|list|remove|passwd mailboxes", cmdUser},
 		{"alias", "add ADDRESS TARGET... | list | remove ADDRESS", cmdAlias},
 		{"sender", "add|list|remove extra sender addresses of a mailbox", cmdSender},
 		{"forward", "add|list|remove forwards of a mailbox", cmdForward},
 		{"queue", "list | show ID | retry ID | remove ID: the outbound queue", cmdQueue},
+		{"relay-domain", "add DOMAIN --to HOST:PORT [--recipients FILE] | list | remove DOMAIN", cmdRelayDomain},
+		{"dkim", "generate DOMAIN [--algorithm rsa|ed25519] [--selector S] | show | list | activate | remove", cmdDKIM},
+		{"dns", "DOMAIN [--check]: the DNS records the domain needs, and whether they are published", cmdDNS},
 	}
 }
 
