@@ -26,11 +26,14 @@ import (
 	"mailport/internal/config"
 	"mailport/internal/delivery"
 	"mailport/internal/directory"
+	"mailport/internal/dns"
 	"mailport/internal/imapd"
 	"mailport/internal/metrics"
 	"mailport/internal/notify"
 	"mailport/internal/pop3d"
+	"mailport/internal/queue"
 	"mailport/internal/smtpd"
+	"mailport/internal/srs"
 	"mailport/internal/store"
 	"mailport/internal/store/sqlite"
 )
@@ -72,6 +75,9 @@ type Server struct {
 	Metrics *metrics.Metrics
 
 	committer *delivery.Committer
+	queue     *queue.Queue
+	queueStop context.CancelFunc
+	queueDone chan struct{}
 	smtp      *smtpd.Server
 	sub       *smtpd.Server
 	pop3      *pop3d.Server
@@ -83,23 +89,38 @@ type Server struct {
 	wg    sync.WaitGroup
 }
 
+// Option changes how Start builds the server (for tests).
+type Option func(*options)
+
+type options struct {
+	resolver dns.Resolver
+}
+
+// WithResolver makes the server ask r instead of the resolvers of the
+// [dns] section (in-process tests use a dns.Mock).
+func WithResolver(r dns.Resolver) Option { return func(o *options) { o.resolver = r } }
+
 // Start opens everything and binds every listener the configuration
 // enables. Listen errors are returned at once (a port in use is reported
 // here, not later in a log line).
-func Start(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+func Start(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Option) (*Server, error) {
 	core, err := OpenCore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
+	var o options
+	for _, f := range opts {
+		f(&o)
+	}
 	s := &Server{Core: core, Bus: notify.NewBus(), Metrics: metrics.New(), addrs: map[string]string{}}
-	if err := s.start(); err != nil {
+	if err := s.start(o); err != nil {
 		s.Shutdown(context.Background())
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Server) start() error {
+func (s *Server) start(o options) error {
 	cfg := s.Config
 	tlsConfig, err := certs.Load(cfg.Path(cfg.TLS.CertFile), cfg.Path(cfg.TLS.KeyFile))
 	if err != nil {
@@ -108,15 +129,69 @@ func (s *Server) start() error {
 	lim := cfg.Limits
 	authn := &auth.Authenticator{Store: s.Store, Limiter: auth.NewLimiter(), Logger: s.Logger}
 	s.committer = delivery.NewCommitter(s.Store, s.Blobs, s.Bus, s.Logger)
-	deliverer := delivery.NewDeliverer(delivery.Config{
+	bufferDir := filepath.Join(cfg.Dir, "tmp")
+	if err := os.MkdirAll(bufferDir, 0o700); err != nil {
+		return fmt.Errorf("create %s: %w", bufferDir, err)
+	}
+	dlCfg := delivery.Config{
 		Hostname:        cfg.Hostname,
 		Store:           s.Store,
 		Blobs:           s.Blobs,
 		Committer:       s.committer,
 		MaxMessageBytes: lim.MaxMessageBytes,
+		BufferDir:       bufferDir,
 		Logger:          s.Logger,
 		Metrics:         s.Metrics,
+	}
+	deliverer := delivery.NewDeliverer(dlCfg)
+	resolver := o.resolver
+	if resolver == nil {
+		resolver = dns.NewResolver(cfg.DNS.Servers)
+	}
+	// Inbound mail is authenticated (SPF, DKIM, DMARC) and submitted
+	// mail signed before "spool", so both land in the one durable copy.
+	if err := deliverer.InsertBefore("spool", delivery.AuthResults(resolver, cfg.Hostname)); err != nil {
+		return err
+	}
+	if err := deliverer.InsertBefore("spool", delivery.DKIMSign(s.Directory.SigningKey)); err != nil {
+		return err
+	}
+	srsKey, err := srs.LoadOrCreateKey(cfg.Dir)
+	if err != nil {
+		return err
+	}
+	rewriter, err := srs.New(srsKey, cfg.Hostname)
+	if err != nil {
+		return err
+	}
+	// Messages the queue delivers here (bounces to our own senders) pass
+	// through a pipeline without the inbound checks: they were checked
+	// when they entered.
+	local := &localDelivery{dir: s.Directory, dl: delivery.NewDeliverer(dlCfg), blobs: s.Blobs, host: cfg.Hostname}
+	s.queue, err = queue.New(queue.Config{
+		Dir:             cfg.Dir,
+		Blobs:           s.Blobs,
+		Resolver:        resolver,
+		Hostname:        cfg.Hostname,
+		SMTPPort:        cfg.Queue.SMTPPort,
+		MaxMessageBytes: lim.MaxMessageBytes + 64<<10, // room for our trace fields
+		IsLocal:         local.isLocal,
+		LocalDeliver:    local.deliver,
+		Logger:          s.Logger,
+		Metrics:         queue.NewMetrics(s.Metrics.Registry),
 	})
+	if err != nil {
+		return err
+	}
+	qctx, qstop := context.WithCancel(context.Background())
+	s.queueStop, s.queueDone = qstop, make(chan struct{})
+	go func() {
+		defer close(s.queueDone)
+		if err := s.queue.Run(qctx); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, queue.ErrClosed) {
+			s.Logger.Error("outbound queue stopped", "err", err)
+		}
+	}()
+	out := &outbound{q: s.queue, dir: s.Directory, srs: rewriter, log: s.Logger}
 	smtpCfg := smtpd.Config{
 		Hostname:        cfg.Hostname,
 		TLS:             tlsConfig,
@@ -125,6 +200,8 @@ func (s *Server) start() error {
 		Auth:            authn,
 		Metrics:         s.Metrics,
 		Logger:          s.Logger,
+		Outbound:        out,
+		SRS:             rewriter,
 		MaxMessageBytes: lim.MaxMessageBytes,
 		MaxRecipients:   lim.MaxRecipients,
 		MaxLineLength:   lim.MaxLineLength,
@@ -135,6 +212,8 @@ func (s *Server) start() error {
 	s.smtp = smtpd.New(smtpCfg)
 	subCfg := smtpCfg
 	subCfg.Submission = true
+	subCfg.MaxMessagesPerHour = cfg.Submission.MaxMessagesPerHour
+	subCfg.MaxSubmissionRecipients = cfg.Submission.MaxRecipients
 	s.sub = smtpd.New(subCfg)
 	s.pop3 = pop3d.NewServer(pop3d.Config{
 		Hostname:      cfg.Hostname,
@@ -253,6 +332,15 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	s.wg.Wait()
+	// The queue stops after the SMTP servers, which may still have been
+	// queueing; Close waits for deliveries in progress to record results.
+	if s.queue != nil {
+		if err := s.queue.Close(); err != nil {
+			errs = append(errs, err)
+		}
+		s.queueStop()
+		<-s.queueDone
+	}
 	if s.committer != nil {
 		s.committer.Close()
 	}

@@ -1,0 +1,149 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"mailport/internal/blob"
+	"mailport/internal/delivery"
+	"mailport/internal/directory"
+	"mailport/internal/queue"
+	"mailport/internal/srs"
+)
+
+// outbound hands the outside recipients of a delivery to the queue
+// (smtpd.Outbound): remote recipients with the envelope sender as it is,
+// forwarded ones (alias and forward targets) with the sender rewritten by
+// SRS, and relayed ones (split domain routing, relay domains) to their
+// fixed host. Each group is one queue entry whose blob and row are
+// fsynced before Enqueue returns, so the 250 that follows is honest.
+type outbound struct {
+	q   *queue.Queue
+	dir *directory.Service
+	srs *srs.Rewriter
+	log *slog.Logger
+}
+
+func (o *outbound) Enqueue(ctx context.Context, d *delivery.Delivery) error {
+	env := d.Envelope
+	var opts []queue.Option
+	if d.DKIMSigned {
+		opts = append(opts, queue.DKIMSigned())
+	}
+	enqueue := func(from string, rcpts []string, extra ...queue.Option) error {
+		if len(rcpts) == 0 {
+			return nil
+		}
+		body, err := d.OpenRelayCopy()
+		if err != nil {
+			return err
+		}
+		defer body.Close()
+		id, err := o.q.Enqueue(ctx, from, rcpts, body, append(opts, extra...)...)
+		if err != nil {
+			return err
+		}
+		d.Log.Info("queued", "queue_id", id, "from", from, "rcpts", len(rcpts))
+		return nil
+	}
+	if err := enqueue(env.MailFrom, env.Remote); err != nil {
+		return err
+	}
+	if len(env.Forwarded) > 0 {
+		from, err := o.forwardSender(ctx, env.MailFrom)
+		if err != nil {
+			return err
+		}
+		if err := enqueue(from, env.Forwarded); err != nil {
+			return err
+		}
+	}
+	// One entry per destination host: the queue sends an entry's
+	// recipients through its route.
+	type dest struct {
+		host string
+		port int
+	}
+	var order []dest
+	byDest := map[dest][]string{}
+	for _, r := range env.Relayed {
+		k := dest{strings.ToLower(r.Host), r.Port}
+		if _, ok := byDest[k]; !ok {
+			order = append(order, k)
+		}
+		byDest[k] = append(byDest[k], r.Address)
+	}
+	for _, k := range order {
+		if err := enqueue(env.MailFrom, byDest[k], queue.Via(k.host, k.port)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forwardSender is the envelope sender of a forwarded copy: the null
+// sender stays null (a bounce must not cause one), a sender of our own
+// domains stays as it is (our SPF covers it), any other is rewritten with
+// SRS so the receiver's SPF check sees our domain.
+func (o *outbound) forwardSender(ctx context.Context, from string) (string, error) {
+	if from == "" || o.srs == nil {
+		return from, nil
+	}
+	if at := strings.LastIndexByte(from, '@'); at > 0 {
+		if _, local, err := o.dir.IsLocalDomain(ctx, from[at+1:]); err == nil && local {
+			return from, nil
+		}
+	}
+	rewritten, err := o.srs.Forward(from)
+	if err != nil {
+		if errors.Is(err, srs.ErrInvalid) {
+			// A sender we cannot rewrite: forward it unchanged rather
+			// than lose the message; SPF may then fail at the receiver.
+			o.log.Warn("SRS rewrite impossible; forwarding with the original sender", "from", from, "err", err)
+			return from, nil
+		}
+		return "", err
+	}
+	return rewritten, nil
+}
+
+// localDelivery delivers queued messages to local mailboxes (bounces to
+// our own senders, mail for local addresses that reached the queue)
+// through a Deliverer without the inbound checks.
+type localDelivery struct {
+	dir   *directory.Service
+	dl    *delivery.Deliverer
+	blobs *blob.Store
+	host  string
+}
+
+func (l *localDelivery) isLocal(addr string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return l.dir.IsLocalAddress(ctx, addr)
+}
+
+func (l *localDelivery) deliver(ctx context.Context, from, rcpt, blobID string) error {
+	res, err := l.dir.Resolve(ctx, rcpt)
+	if err != nil {
+		return delivery.RecipientError(err)
+	}
+	if len(res.Local) == 0 {
+		return delivery.RecipientError(fmt.Errorf("%w: %s", directory.ErrUnknownRecipient, rcpt))
+	}
+	f, err := l.blobs.Open(blobID)
+	if err != nil {
+		return fmt.Errorf("open queued message: %w", err)
+	}
+	defer f.Close()
+	env := &delivery.Envelope{MailFrom: from, RcptTo: []string{rcpt}, Helo: l.host, ESMTP: true}
+	for _, lr := range res.Local {
+		env.AddLocal(lr)
+	}
+	return l.dl.Deliver(ctx, l.dl.NewDelivery(env, io.Reader(f)))
+}
