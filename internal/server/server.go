@@ -299,6 +299,10 @@ func isClosed(err error) bool {
 	return false
 }
 
+// Queue returns the outbound queue (for `mailport queue` style control
+// and tests).
+func (s *Server) Queue() *queue.Queue { return s.queue }
+
 // Addr returns the bound address of listener name ("" if not listening).
 func (s *Server) Addr(name string) string {
 	s.mu.Lock()
