@@ -19,6 +19,7 @@ import (
 // SEARCH, copied, moved and expunged, and a delivery over SMTP reaches a
 // client in IDLE.
 func TestIMAPClientWholeServer(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil, "alice")
 	user := "alice@" + testDomain
 	smtpAddr := ts.addr(t, "smtp")

@@ -21,6 +21,7 @@ var syncMarker = []byte{0x00, 0x00, 0xff, 0xff}
 // 1.4.4 reports as "IMAP error: empty response" and aborts, about one run
 // in three. TestIMAPMbsyncTwoWay disables COMPRESS until this passes.
 func TestIMAPCompressNoEmptyFlush(t *testing.T) {
+	t.Parallel()
 	ts := startServer(t, nil, "z")
 	c := dialRawIMAP(t, ts.addr(t, "imap"), false)
 	c.cmd("LOGIN z@%s %s", testDomain, userPassword)

@@ -195,15 +195,24 @@ func flagStrings(fl []imap.Flag) []string {
 	return out
 }
 
-// deliveredAs reports whether stored is sent with only the Return-Path
-// and Received fields delivery puts on top (RFC 5321 section 4.4) before it.
+// traceFields are the header fields the receiving server puts on top of
+// a delivered message: Return-Path and Received (RFC 5321 section 4.4),
+// Authentication-Results (RFC 8601) and Received-SPF (RFC 7208 section 9.1).
+var traceFields = []string{"Return-Path:", "Received:", "Authentication-Results:", "Received-SPF:"}
+
+// deliveredAs reports whether stored is sent with only trace fields
+// before it.
 func deliveredAs(stored, sent []byte) bool {
 	prefix, ok := bytes.CutSuffix(stored, sent)
 	if !ok {
+		n := len(stored) - len(sent)
+		if n > 0 {
+			fmt.Printf("DEBUGPREFIX %q\n", stored[:n+200])
+		}
 		return false
 	}
 	for len(prefix) > 0 {
-		if !bytes.HasPrefix(prefix, []byte("Return-Path:")) && !bytes.HasPrefix(prefix, []byte("Received:")) {
+		if !slices.ContainsFunc(traceFields, func(f string) bool { return bytes.HasPrefix(prefix, []byte(f)) }) {
 			return false
 		}
 		// The field ends at the first line end not followed by folding.

@@ -262,6 +262,7 @@ func writeMaildir(t *testing.T, dir, name, content string) {
 // the server, then server-side changes go back. After each sync every
 // folder is compared message by message, byte for byte, flags included.
 func TestIMAPMbsyncTwoWay(t *testing.T) {
+	t.Parallel()
 	bin := requirePeer(t, "mbsync", "isync")
 	ts := startServer(t, nil, "sync")
 	user := "sync@" + testDomain
