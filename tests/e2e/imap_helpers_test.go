@@ -205,10 +205,6 @@ var traceFields = []string{"Return-Path:", "Received:", "Authentication-Results:
 func deliveredAs(stored, sent []byte) bool {
 	prefix, ok := bytes.CutSuffix(stored, sent)
 	if !ok {
-		n := len(stored) - len(sent)
-		if n > 0 {
-			fmt.Printf("DEBUGPREFIX %q\n", stored[:n+200])
-		}
 		return false
 	}
 	for len(prefix) > 0 {
