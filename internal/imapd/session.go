@@ -84,6 +84,8 @@ type session struct {
 	br         *bufio.Reader
 	bw         *bufio.Writer
 	fw         *flate.Writer // COMPRESS=DEFLATE output, flushed with bw
+	zbuf       *bufio.Writer // under fw: one write per flush
+	zout       *countWriter  // over fw: bytes not yet flushed
 	r          *wire.Reader
 	w          *wire.Writer
 
@@ -135,8 +137,12 @@ func (s *session) flush() error {
 	if err := s.w.Flush(); err != nil {
 		return err
 	}
-	if s.fw != nil {
+	if s.fw != nil && s.zout.n > 0 {
+		s.zout.n = 0
 		if err := s.fw.Flush(); err != nil {
+			return err
+		}
+		if err := s.zbuf.Flush(); err != nil {
 			return err
 		}
 	}
