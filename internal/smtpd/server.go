@@ -168,7 +168,15 @@ func New(cfg Config) *Server {
 	// those with outside recipients).
 	if dl := cfg.Deliverer; dl != nil {
 		if cfg.Submission && cfg.Directory != nil {
-			ensureStage(cfg.Logger, dl, "spool", fromStage{dir: cfg.Directory})
+			// Before signing, when there is a signer: a refused
+			// message need not be signed first.
+			before := "spool"
+			for _, n := range dl.StageNames() {
+				if n == "dkim" {
+					before = "dkim"
+				}
+			}
+			ensureStage(cfg.Logger, dl, before, fromStage{dir: cfg.Directory})
 		}
 		if cfg.Outbound != nil {
 			ensureStage(cfg.Logger, dl, "store", delivery.OutboundStage(cfg.Outbound))
