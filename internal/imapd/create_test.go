@@ -58,3 +58,15 @@ func TestDelete(t *testing.T) {
 	c.cmd("g DELETE Work/Old").ok().untagged("* OK [CLOSED] mailbox deleted")
 	c.cmd("h FETCH 1 FLAGS").bad() // no longer selected
 }
+
+// A mailbox deleted by another session while selected: RFC 9051 section
+// 7.1.5 lets the server end the connection with BYE.
+func TestDeleteSelectedElsewhere(t *testing.T) {
+	ts := newTestServer(t)
+	c := ts.conn().login()
+	c.cmd("a CREATE Work").ok()
+	c.cmd("b SELECT Work").ok()
+	ts.conn().login().cmd("c DELETE Work").ok()
+	c.write("d NOOP\r\n")
+	c.expect("* BYE selected mailbox was deleted")
+}
