@@ -3,6 +3,7 @@ package delivery
 import (
 	"context"
 	"crypto"
+	"errors"
 	"fmt"
 	"net"
 	"net/mail"
@@ -118,13 +119,13 @@ func FromAddresses(header []byte) ([]string, error) {
 	}
 	values := msg.Header["From"]
 	if len(values) == 0 {
-		return nil, fmt.Errorf("no From field")
+		return nil, errors.New("header has no From field")
 	}
 	var out []string
 	for _, v := range values {
 		list, err := mail.ParseAddressList(v)
 		if err != nil {
-			return nil, fmt.Errorf("From field: %w", err)
+			return nil, fmt.Errorf("parse the From field: %w", err)
 		}
 		for _, a := range list {
 			out = append(out, a.Address)
