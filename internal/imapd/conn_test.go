@@ -465,6 +465,10 @@ func TestHarness(t *testing.T) {
 	if got := c.responses(); len(got) != 1 || !bytes.Contains([]byte(got[0]), []byte("Subject: one")) {
 		t.Fatalf("fetch: %q", got)
 	}
+	if got := c.tagged(); got != "a2 OK FETCH completed" {
+		t.Fatalf("tagged %q", got)
+	}
+	c.close()
 }
 
 // dialRaw connects without reading the greeting.

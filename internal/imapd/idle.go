@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"mailport/internal/imapd/wire"
@@ -37,6 +38,14 @@ drain:
 	}
 	done := make(chan error, 1)
 	go func() {
+		defer func() {
+			// Like the session's own recover: a bug ends this
+			// connection, not the server.
+			if v := recover(); v != nil {
+				s.log.Error("imap: bug: panic reading DONE", "panic", fmt.Sprint(v))
+				done <- errCloseConn
+			}
+		}()
 		done <- s.r.ReadIdleDone()
 	}()
 	for {
