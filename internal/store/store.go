@@ -226,6 +226,9 @@ type Changes struct {
 // concurrent use. Lookups by address or name are case-insensitive (callers
 // pass lower case; backends compare exactly).
 type Store interface {
+	// AdminStore: the permission model's tables (admin.go).
+	AdminStore
+
 	// Domains.
 	CreateDomain(ctx context.Context, name string) (Domain, error)
 	GetDomain(ctx context.Context, name string) (Domain, error)

@@ -59,6 +59,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"DomainNameKinds", testDomainNameKinds},
 		{"DKIMKeys", testDKIMKeys},
 		{"DKIMKeyRotation", testDKIMKeyRotation},
+		{"AdminDomains", testAdminDomains},
+		{"AdminLimits", testAdminLimits},
+		{"AdminUsage", testAdminUsage},
+		{"Audit", testAudit},
+		{"APITokens", testAPITokens},
+		{"Sessions", testSessions},
+		{"QueryAccounts", testQueryAccounts},
+		{"Stats", testStats},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
