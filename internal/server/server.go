@@ -27,8 +27,10 @@ import (
 	"mailport/internal/delivery"
 	"mailport/internal/directory"
 	"mailport/internal/dns"
+	"mailport/internal/dnsrecords"
 	"mailport/internal/imapd"
 	"mailport/internal/metrics"
+	"mailport/internal/mtasts"
 	"mailport/internal/notify"
 	"mailport/internal/pop3d"
 	"mailport/internal/queue"
@@ -93,12 +95,26 @@ type Server struct {
 type Option func(*options)
 
 type options struct {
-	resolver dns.Resolver
+	resolver     dns.Resolver
+	mtastsClient *http.Client
+	queueBackoff func(attempt int) time.Duration
 }
 
 // WithResolver makes the server ask r instead of the resolvers of the
 // [dns] section (in-process tests use a dns.Mock).
 func WithResolver(r dns.Resolver) Option { return func(o *options) { o.resolver = r } }
+
+// WithMTASTSClient makes the queue fetch MTA-STS policies with c instead
+// of a client that resolves names with the server's resolver and trusts
+// the system's roots (tests point it at a local HTTPS server). c must not
+// follow redirects (RFC 8461 section 3.3).
+func WithMTASTSClient(c *http.Client) Option { return func(o *options) { o.mtastsClient = c } }
+
+// WithQueueBackoff replaces the queue's wait between delivery rounds
+// (queue.DefaultBackoff), so tests see retries within seconds.
+func WithQueueBackoff(f func(attempt int) time.Duration) Option {
+	return func(o *options) { o.queueBackoff = f }
+}
 
 // Start opens everything and binds every listener the configuration
 // enables. Listen errors are returned at once (a port in use is reported
@@ -167,6 +183,13 @@ func (s *Server) start(o options) error {
 	// Messages the queue delivers here (bounces to our own senders) pass
 	// through a pipeline without the inbound checks: they were checked
 	// when they entered.
+	// Outbound delivery honours the MTA-STS policies of recipient
+	// domains (RFC 8461), fetched and cached here.
+	mtastsClient := o.mtastsClient
+	if mtastsClient == nil {
+		mtastsClient = mtasts.NewHTTPClient(resolver, nil)
+	}
+	policies := mtasts.NewCache(mtasts.CacheConfig{Resolver: resolver, Client: mtastsClient, Logger: s.Logger})
 	local := &localDelivery{dir: s.Directory, dl: delivery.NewDeliverer(dlCfg), blobs: s.Blobs, host: cfg.Hostname}
 	s.queue, err = queue.New(queue.Config{
 		Dir:             cfg.Dir,
@@ -174,6 +197,8 @@ func (s *Server) start(o options) error {
 		Resolver:        resolver,
 		Hostname:        cfg.Hostname,
 		SMTPPort:        cfg.Queue.SMTPPort,
+		Policy:          policies,
+		Backoff:         o.queueBackoff,
 		MaxMessageBytes: lim.MaxMessageBytes + 64<<10, // room for our trace fields
 		IsLocal:         local.isLocal,
 		LocalDeliver:    local.deliver,
@@ -247,6 +272,8 @@ func (s *Server) start(o options) error {
 		}
 		fmt.Fprintln(w, "ok")
 	})
+	// Our own MTA-STS policy, for Host mta-sts.DOMAIN of hosted domains.
+	mux.Handle("GET /.well-known/mta-sts.txt", &mtastsPolicy{dir: s.Directory, hostname: cfg.Hostname, mode: dnsrecords.DefaultMTASTSMode})
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)}
 
 	// Each listener: name, serve function. ManageSieve comes with the
