@@ -82,6 +82,10 @@ type DNS struct {
 type Queue struct {
 	// SMTPPort is the port of remote MX hosts (25; tests use others).
 	SMTPPort int `toml:"smtp_port"`
+	// SourceAddress is the IP outbound SMTP connections are made from
+	// ("" = the system's choice); set it when the host has several
+	// addresses and SPF names one of them.
+	SourceAddress string `toml:"source_address,omitempty"`
 }
 
 // Submission limits what one authenticated user may send. The hourly count
@@ -183,6 +187,9 @@ func (c *Config) Validate() error {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			return fmt.Errorf("config: listener %s: %w", name, err)
 		}
+	}
+	if c.Queue.SourceAddress != "" && net.ParseIP(c.Queue.SourceAddress) == nil {
+		return fmt.Errorf("config: [queue] source_address %q is not an IP address", c.Queue.SourceAddress)
 	}
 	if c.Submission.MaxMessagesPerHour < 0 || c.Submission.MaxRecipients < 0 {
 		return errors.New("config: submission limits must not be negative")

@@ -58,6 +58,7 @@ func TestLoadErrors(t *testing.T) {
 		"hostname = \"a.test\"\n[listeners]\nsmtp = \"no-port\"\n":    "listener smtp",
 		"hostname = \"a.test\"\nhostname = \"b.test\"\n":              "mailport.toml",
 		"hostname = \"a.test\"\n[submission]\nmax_recipients = -1\n":  "submission limits",
+		"hostname = \"a.test\"\n[queue]\nsource_address = \"x\"\n":    "source_address",
 	}
 	for content, want := range cases {
 		dir := t.TempDir()

@@ -345,6 +345,9 @@ func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpt
 		return &hostError{result: *r}
 	}
 	d := net.Dialer{Timeout: q.cfg.DialTimeout}
+	if src := net.ParseIP(q.cfg.SourceAddress); src != nil && (src.To4() != nil) == (net.ParseIP(ip).To4() != nil) {
+		d.LocalAddr = &net.TCPAddr{IP: src}
+	}
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip, strconv.Itoa(t.port)))
 	if err != nil {
 		q.cfg.Metrics.connection(false, false)

@@ -20,6 +20,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -158,6 +159,12 @@ type Config struct {
 	// and 5 minutes (RFC 5321 section 4.5.3.2).
 	DialTimeout    time.Duration
 	CommandTimeout time.Duration
+	// SourceAddress is the IP outbound connections are made from
+	// (mailport.toml [queue] source_address, like Postfix's
+	// smtp_bind_address): the address the domains' SPF records name on a
+	// host with several. "" lets the system choose. It applies to
+	// destinations of its own family (IPv4 or IPv6) only.
+	SourceAddress string
 	// TLSConfig is the client TLS configuration for STARTTLS. The default
 	// skips certificate verification for MX hosts (opportunistic TLS,
 	// RFC 7435: unauthenticated encryption beats plain text); MTA-STS
@@ -227,6 +234,9 @@ func New(cfg Config) (*Queue, error) {
 	}
 	if cfg.MaxRecipients <= 0 {
 		cfg.MaxRecipients = 1000
+	}
+	if cfg.SourceAddress != "" && net.ParseIP(cfg.SourceAddress) == nil {
+		return nil, fmt.Errorf("queue: source address %q is not an IP address", cfg.SourceAddress)
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 30 * time.Second

@@ -197,6 +197,7 @@ func (s *Server) start(o options) error {
 		Resolver:        resolver,
 		Hostname:        cfg.Hostname,
 		SMTPPort:        cfg.Queue.SMTPPort,
+		SourceAddress:   cfg.Queue.SourceAddress,
 		Policy:          policies,
 		Backoff:         o.queueBackoff,
 		MaxMessageBytes: lim.MaxMessageBytes + 64<<10, // room for our trace fields
