@@ -6,6 +6,10 @@
 #
 # Usage: postfix-instance.sh DIR PORT LOCALPART...
 # Env:   DOMAIN (default example.test)
+#        RELAYHOST   e.g. [127.0.0.1]:2525: mail for other domains goes there
+#        TRANSPORTS  e.g. "a.test=smtp:[127.0.0.1]:2525 b.test=smtp:[127.0.0.1]:2626":
+#                    mail for each domain goes to its next hop
+#        Without either, mail for other domains is refused (error transport).
 # Stop:  postfix -c DIR/etc abort
 # Must run as root: master(8) needs it.
 #
@@ -14,10 +18,14 @@
 # on every tool; texthash: maps need no postmap.
 set -euo pipefail
 
-[ $# -ge 3 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
+[ $# -ge 3 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
 [ "$(id -u)" = 0 ] || { echo "postfix-instance.sh: must run as root" >&2; exit 1; }
 DIR=$(realpath -m "$1"); PORT=$2; shift 2
 DOMAIN=${DOMAIN:-example.test}
+RELAYHOST=${RELAYHOST:-}
+TRANSPORTS=${TRANSPORTS:-}
+OUTBOUND="error:outbound mail disabled"
+[ -z "$RELAYHOST" ] || OUTBOUND=smtp
 VUID=$(id -u nobody); VGID=$(getent group nogroup | cut -d: -f3)
 
 mkdir -p "$DIR"/{etc,spool,data,log,mail}
@@ -59,8 +67,10 @@ virtual_gid_maps = static:$VGID
 virtual_minimum_uid = 1
 smtp_dns_support_level = disabled
 smtp_host_lookup = native
-default_transport = error:outbound mail disabled
+default_transport = $OUTBOUND
 relay_transport = \$default_transport
+relayhost = $RELAYHOST
+transport_maps = texthash:$DIR/etc/transport
 maillog_file = $DIR/log/maillog
 maillog_file_prefixes = $DIR
 biff = no
@@ -85,10 +95,16 @@ error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
 virtual   unix  -       n       n       -       -       virtual
+smtp      unix  -       -       n       -       -       smtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
 CF
+
+: > "$DIR/etc/transport"
+for t in $TRANSPORTS; do
+    echo "${t%%=*} ${t#*=}" >> "$DIR/etc/transport"
+done
 
 : > "$DIR/etc/vmailbox"
 for lp in "$@"; do
