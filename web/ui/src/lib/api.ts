@@ -1,0 +1,207 @@
+// The portal's only way to talk to mailport: a thin typed wrapper over fetch
+// for the /api/v1 contract. Types for the rest of the API will come from the
+// OpenAPI document (`npm run gen:api` writes src/lib/api.gen.ts with
+// openapi-typescript); the request() helper here stays the transport for them.
+
+export type Role = 'masteradmin' | 'domainadmin' | 'user';
+
+export interface Account {
+  login: string;
+  role: Role;
+  domains: string[];
+}
+
+/** What POST /api/v1/session and GET /api/v1/me answer. */
+export interface Session {
+  account: Account;
+  csrfToken: string;
+}
+
+/** The error object every 4xx answer carries. */
+export interface ErrorBody {
+  error: {
+    code: string;
+    message: string;
+    fields?: Record<string, string>;
+  };
+}
+
+/**
+ * An API call that did not succeed. status is the HTTP status, or 0 when the
+ * server could not be reached at all.
+ */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly fields: Record<string, string>;
+  /** Seconds from a Retry-After header (429), when the server sent one. */
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    status: number,
+    code: string,
+    message: string,
+    fields: Record<string, string> = {},
+    retryAfter?: number,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.fields = fields;
+    this.retryAfter = retryAfter;
+  }
+}
+
+const base = '/api/v1';
+
+// The CSRF token of the current session. It lives only in memory: a page
+// reload gets it again from GET /me, so it is never in storage that other
+// scripts or a later user of the browser could read.
+let csrfToken = '';
+
+// Called when an authenticated call answers 401 (the session expired or was
+// revoked elsewhere), so the app can go back to the login page.
+let onUnauthorized: (() => void) | undefined;
+
+export function setUnauthorizedHandler(fn: (() => void) | undefined): void {
+  onUnauthorized = fn;
+}
+
+const unsafeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+interface RequestOptions {
+  body?: unknown;
+  /** Do not call the unauthorized handler on 401 (login and session probe). */
+  quiet401?: boolean;
+  signal?: AbortSignal;
+}
+
+/**
+ * request sends one API call and returns its decoded JSON body (undefined for
+ * 204). Unsafe methods carry the session's CSRF token in X-CSRF-Token, as the
+ * server requires for cookie-authenticated requests.
+ */
+export async function request<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  let body: string | undefined;
+  if (opts.body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    body = JSON.stringify(opts.body);
+  }
+  if (unsafeMethods.has(method) && csrfToken !== '') {
+    headers['X-CSRF-Token'] = csrfToken;
+  }
+  let res: Response;
+  try {
+    res = await fetch(base + path, {
+      method,
+      headers,
+      body,
+      credentials: 'same-origin',
+      cache: 'no-store',
+      signal: opts.signal,
+    });
+  } catch (err) {
+    if (err instanceof DOMException && err.name === 'AbortError') throw err;
+    throw new ApiError(0, 'network', 'The server could not be reached. Check your connection and try again.');
+  }
+  if (res.ok) {
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+  const err = await errorFrom(res);
+  if (err.status === 401 && !opts.quiet401) {
+    csrfToken = '';
+    onUnauthorized?.();
+  }
+  throw err;
+}
+
+async function errorFrom(res: Response): Promise<ApiError> {
+  let parsed: Partial<ErrorBody> | undefined;
+  try {
+    parsed = (await res.json()) as Partial<ErrorBody>;
+  } catch {
+    parsed = undefined;
+  }
+  const e = parsed?.error;
+  const retry = Number.parseInt(res.headers.get('Retry-After') ?? '', 10);
+  const retryAfter = Number.isFinite(retry) && retry >= 0 ? retry : undefined;
+  const code = typeof e?.code === 'string' && e.code !== '' ? e.code : defaultCode(res.status);
+  const message = typeof e?.message === 'string' && e.message !== '' ? e.message : defaultMessage(res.status);
+  const fields = e?.fields !== null && typeof e?.fields === 'object' ? e.fields : {};
+  return new ApiError(res.status, code, message, fields, retryAfter);
+}
+
+function defaultCode(status: number): string {
+  switch (status) {
+    case 401:
+      return 'unauthorized';
+    case 403:
+      return 'forbidden';
+    case 404:
+      return 'not_found';
+    case 429:
+      return 'rate_limited';
+    default:
+      return status >= 500 ? 'server_error' : 'bad_request';
+  }
+}
+
+function defaultMessage(status: number): string {
+  switch (status) {
+    case 401:
+      return 'You are not signed in.';
+    case 403:
+      return 'You are not allowed to do this.';
+    case 404:
+      return 'Not found.';
+    case 429:
+      return 'Too many attempts. Wait a little and try again.';
+    default:
+      return status >= 500 ? 'The server failed to answer. Try again later.' : `The request failed (HTTP ${status}).`;
+  }
+}
+
+function remember(s: Session): Session {
+  csrfToken = s.csrfToken;
+  return s;
+}
+
+/** login opens a session: POST /api/v1/session. Bad credentials throw ApiError 401. */
+export async function login(loginName: string, password: string): Promise<Session> {
+  const s = await request<Session>('POST', '/session', {
+    body: { login: loginName, password },
+    quiet401: true,
+  });
+  return remember(s);
+}
+
+/** me returns the current session, or null when the cookie is missing or expired. */
+export async function me(): Promise<Session | null> {
+  try {
+    return remember(await request<Session>('GET', '/me', { quiet401: true }));
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      csrfToken = '';
+      return null;
+    }
+    throw err;
+  }
+}
+
+/** logout ends the session: DELETE /api/v1/session with the CSRF token. */
+export async function logout(): Promise<void> {
+  try {
+    await request<void>('DELETE', '/session', { quiet401: true });
+  } catch (err) {
+    // An already expired session is as good as logged out; any other failure
+    // leaves the session (and its token) in place so the user can retry.
+    if (!(err instanceof ApiError && err.status === 401)) throw err;
+  }
+  csrfToken = '';
+}
