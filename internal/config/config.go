@@ -109,6 +109,11 @@ type Limits struct {
 	SMTPTimeoutSecs  int   `toml:"smtp_timeout_seconds"`
 	POP3TimeoutSecs  int   `toml:"pop3_timeout_seconds"`
 	ShutdownWaitSecs int   `toml:"shutdown_wait_seconds"`
+	// IMAP clients keep several connections each (one per watched
+	// folder), so IMAP has its own, higher per-IP limit and a per-user one.
+	IMAPConnsPerIP   int `toml:"imap_max_connections_per_ip"`
+	IMAPConnsPerUser int `toml:"imap_max_connections_per_user"`
+	IMAPIdleMinutes  int `toml:"imap_idle_timeout_minutes"`
 }
 
 // Directory tunes address handling.
@@ -134,6 +139,7 @@ func Default(hostname string) Config {
 		Limits: Limits{
 			MaxMessageBytes: 50 << 20, MaxRecipients: 100, MaxLineLength: 2000,
 			MaxConnsPerIP: 20, SMTPTimeoutSecs: 300, POP3TimeoutSecs: 600, ShutdownWaitSecs: 30,
+			IMAPConnsPerIP: 50, IMAPConnsPerUser: 20, IMAPIdleMinutes: 30,
 		},
 		Directory: Directory{PlusSeparator: "+"},
 		Log:       Log{Level: "info", Format: "text"},

@@ -35,6 +35,20 @@ func TestSaveLoadRoundTrip(t *testing.T) {
 	}
 }
 
+func TestOldFileKeepsNewDefaults(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte("hostname = \"a.test\"\n[limits]\nmax_connections_per_ip = 7\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Limits.MaxConnsPerIP != 7 || c.Limits.IMAPConnsPerUser != 20 || c.Limits.IMAPConnsPerIP != 50 || c.Limits.MaxMessageBytes != 50<<20 {
+		t.Fatalf("limits: %+v", c.Limits)
+	}
+}
+
 func TestDefaultPorts(t *testing.T) {
 	c := Default("mx.example.test")
 	want := map[string]string{"smtp": ":25", "submission": ":587", "submissions": ":465", "imap": ":143",

@@ -263,6 +263,10 @@ func (s *Server) start(o options) error {
 		Logger:         s.Logger,
 		Metrics:        s.Metrics,
 		MaxLiteralSize: lim.MaxMessageBytes,
+		// RFC 9051 section 5.4: the autologout timer is at least 30 minutes.
+		MaxConnsPerIP:   lim.IMAPConnsPerIP,
+		MaxConnsPerUser: lim.IMAPConnsPerUser,
+		IdleTimeout:     time.Duration(max(lim.IMAPIdleMinutes, 30)) * time.Minute,
 	})
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
