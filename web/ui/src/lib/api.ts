@@ -111,7 +111,12 @@ export async function request<T>(method: Method, path: string, opts: RequestOpti
   if (res.ok) {
     if (res.status === 204) return undefined as T;
     const text = await res.text();
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(res.status, 'bad_response', 'The server sent an answer the portal cannot read.');
+    }
   }
   const err = await errorFrom(res);
   if (err.status === 401 && !opts.quiet401) {
