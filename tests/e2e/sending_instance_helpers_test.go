@@ -37,6 +37,9 @@ type instanceConfig struct {
 	domain string
 	users  []string
 	opts   []server.Option
+	// beforeStart, when set, runs on the initialized data directory
+	// before the server starts (to replace its certificate, say).
+	beforeStart func(dir string)
 }
 
 // startInstance initializes a data directory as `mailport init` does and
@@ -60,6 +63,9 @@ func startInstance(t *testing.T, ic instanceConfig) *testServer {
 	cfg.Queue.SourceAddress = ic.sourceIP
 	if err := server.Init(ctx, dir, cfg, adminPassword); err != nil {
 		t.Fatalf("server.Init %s: %v", ic.hostname, err)
+	}
+	if ic.beforeStart != nil {
+		ic.beforeStart(dir)
 	}
 	cfg, err := config.Load(dir)
 	if err != nil {
