@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"mailport/internal/access"
 	"mailport/internal/auth"
 	"mailport/internal/blob"
 	"mailport/internal/store"
@@ -34,6 +35,9 @@ type Options struct {
 	// PlusSeparator splits user+detail@domain; "" disables subaddressing.
 	PlusSeparator string
 	Logger        *slog.Logger
+	// Access issues API tokens for Scope.CreateToken; nil makes one with
+	// default options (the API server passes its own to share limits).
+	Access *access.Manager
 }
 
 // Service implements directory operations on a store.
@@ -47,6 +51,12 @@ type Service struct {
 	// signing does not parse PEM (and check an RSA key) per message.
 	signerMu sync.Mutex
 	signers  map[string]cachedSigner
+
+	acc *access.Manager
+	// limitMu serializes a DomainAdmin's limit check with the creation
+	// it allows, so two concurrent requests cannot both take the last
+	// slot (within this process).
+	limitMu sync.Mutex
 }
 
 // New returns a Service. blobs may be nil when nothing is ever deleted
@@ -56,8 +66,15 @@ func New(st store.Store, blobs *blob.Store, opts Options) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{st: st, blobs: blobs, sep: opts.PlusSeparator, log: log}
+	acc := opts.Access
+	if acc == nil {
+		acc = access.NewManager(st, access.Options{})
+	}
+	return &Service{st: st, blobs: blobs, sep: opts.PlusSeparator, log: log, acc: acc}
 }
+
+// Access returns the token and session manager.
+func (s *Service) Access() *access.Manager { return s.acc }
 
 // Store returns the underlying store (for the protocol servers).
 func (s *Service) Store() store.Store { return s.st }
