@@ -6,6 +6,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"mailport/internal/access"
 	"mailport/internal/directory"
 	"mailport/internal/server"
 )
@@ -75,14 +76,14 @@ func (c *cli) table(rows [][]string) {
 func cmdDomain(c *cli, args []string) error {
 	return c.dispatch("domain", []verb{
 		{name: "add", usage: "DOMAIN", min: 1, max: 1, run: func(c *cli, core *server.Core, a []string) error {
-			d, err := core.Directory.AddDomain(c.ctx, a[0])
+			d, err := asCLI(core).AddDomain(c.ctx, a[0])
 			if err == nil {
 				fmt.Fprintf(c.stdout, "domain %s added\n", d.Name)
 			}
 			return err
 		}},
 		{name: "list", min: 0, max: 0, run: func(c *cli, core *server.Core, a []string) error {
-			ds, err := core.Directory.ListDomains(c.ctx)
+			ds, err := asCLI(core).ListDomains(c.ctx)
 			if err != nil {
 				return err
 			}
@@ -92,7 +93,7 @@ func cmdDomain(c *cli, args []string) error {
 			return nil
 		}},
 		{name: "remove", usage: "DOMAIN", min: 1, max: 1, run: func(c *cli, core *server.Core, a []string) error {
-			return core.Directory.RemoveDomain(c.ctx, a[0])
+			return asCLI(core).RemoveDomain(c.ctx, a[0])
 		}},
 		domainSDR(),
 	}, args)
@@ -101,10 +102,10 @@ func cmdDomain(c *cli, args []string) error {
 func cmdDomainAlias(c *cli, args []string) error {
 	return c.dispatch("domain-alias", []verb{
 		{name: "add", usage: "ALIAS DOMAIN", min: 2, max: 2, run: func(c *cli, core *server.Core, a []string) error {
-			return core.Directory.AddDomainAlias(c.ctx, a[0], a[1])
+			return asCLI(core).AddDomainAlias(c.ctx, a[0], a[1])
 		}},
 		{name: "list", min: 0, max: 0, run: func(c *cli, core *server.Core, a []string) error {
-			das, err := core.Directory.ListDomainAliases(c.ctx)
+			das, err := asCLI(core).ListDomainAliases(c.ctx)
 			if err != nil {
 				return err
 			}
@@ -116,7 +117,7 @@ func cmdDomainAlias(c *cli, args []string) error {
 			return nil
 		}},
 		{name: "remove", usage: "ALIAS", min: 1, max: 1, run: func(c *cli, core *server.Core, a []string) error {
-			return core.Directory.RemoveDomainAlias(c.ctx, a[0])
+			return asCLI(core).RemoveDomainAlias(c.ctx, a[0])
 		}},
 	}, args)
 }
@@ -150,7 +151,7 @@ func cmdUser(c *cli, args []string) error {
 				if err != nil {
 					return err
 				}
-				acct, err := core.Directory.AddUser(c.ctx, directory.NewUser{Address: a[0], Password: pw, DisplayName: *name, QuotaBytes: q})
+				acct, err := asCLI(core).AddMailbox(c.ctx, directory.NewUser{Address: a[0], Password: pw, DisplayName: *name, QuotaBytes: q})
 				if err == nil {
 					fmt.Fprintf(c.stdout, "mailbox %s added\n", acct.Address)
 				}
@@ -173,7 +174,7 @@ func cmdUser(c *cli, args []string) error {
 			return nil
 		}},
 		{name: "remove", usage: "ADDRESS", min: 1, max: 1, run: func(c *cli, core *server.Core, a []string) error {
-			return core.Directory.RemoveUser(c.ctx, a[0])
+			return asCLI(core).RemoveMailbox(c.ctx, a[0])
 		}},
 		{name: "passwd", usage: "LOGIN --password-stdin", min: 1, max: 1, flags: pwFlags,
 			run: func(c *cli, core *server.Core, a []string) error {
@@ -181,7 +182,7 @@ func cmdUser(c *cli, args []string) error {
 				if err != nil {
 					return err
 				}
-				return core.Directory.SetPassword(c.ctx, a[0], pw)
+				return asCLI(core).ChangePassword(c.ctx, a[0], pw)
 			}},
 	}, args)
 }
@@ -189,7 +190,7 @@ func cmdUser(c *cli, args []string) error {
 func cmdAlias(c *cli, args []string) error {
 	return c.dispatch("alias", []verb{
 		{name: "add", usage: "ADDRESS TARGET...", min: 2, max: -1, run: func(c *cli, core *server.Core, a []string) error {
-			al, err := core.Directory.AddAlias(c.ctx, a[0], a[1:])
+			al, err := asCLI(core).AddAlias(c.ctx, a[0], a[1:])
 			if err == nil {
 				fmt.Fprintf(c.stdout, "alias %s -> %s\n", al.Address, strings.Join(al.Targets, ", "))
 			}
@@ -200,7 +201,7 @@ func cmdAlias(c *cli, args []string) error {
 			if len(a) == 1 {
 				domain = a[0]
 			}
-			as, err := core.Directory.ListAliases(c.ctx, domain)
+			as, err := asCLI(core).ListAliases(c.ctx, domain)
 			if err != nil {
 				return err
 			}
@@ -212,7 +213,7 @@ func cmdAlias(c *cli, args []string) error {
 			return nil
 		}},
 		{name: "remove", usage: "ADDRESS", min: 1, max: 1, run: func(c *cli, core *server.Core, a []string) error {
-			return core.Directory.RemoveAlias(c.ctx, a[0])
+			return asCLI(core).RemoveAlias(c.ctx, a[0])
 		}},
 	}, args)
 }
@@ -220,10 +221,10 @@ func cmdAlias(c *cli, args []string) error {
 func cmdSender(c *cli, args []string) error {
 	return c.dispatch("sender", []verb{
 		{name: "add", usage: "MAILBOX ADDRESS", min: 2, max: 2, run: func(c *cli, core *server.Core, a []string) error {
-			return core.Directory.AddSender(c.ctx, a[0], a[1])
+			return asCLI(core).AddSender(c.ctx, a[0], a[1])
 		}},
 		{name: "list", usage: "MAILBOX", min: 1, max: 1, run: func(c *cli, core *server.Core, a []string) error {
-			ss, err := core.Directory.ListSenders(c.ctx, a[0])
+			ss, err := asCLI(core).ListSenders(c.ctx, a[0])
 			if err != nil {
 				return err
 			}
@@ -233,7 +234,7 @@ func cmdSender(c *cli, args []string) error {
 			return nil
 		}},
 		{name: "remove", usage: "MAILBOX ADDRESS", min: 2, max: 2, run: func(c *cli, core *server.Core, a []string) error {
-			return core.Directory.RemoveSender(c.ctx, a[0], a[1])
+			return asCLI(core).RemoveSender(c.ctx, a[0], a[1])
 		}},
 	}, args)
 }
@@ -244,10 +245,10 @@ func cmdForward(c *cli, args []string) error {
 		{name: "add", usage: "MAILBOX TARGET [--keep-copy]", min: 2, max: 2,
 			flags: func(fs flagSet) { keep = fs.Bool("keep-copy", false, "keep a copy in the mailbox too") },
 			run: func(c *cli, core *server.Core, a []string) error {
-				return core.Directory.AddForward(c.ctx, a[0], a[1], *keep)
+				return asCLI(core).AddForward(c.ctx, a[0], a[1], *keep)
 			}},
 		{name: "list", usage: "MAILBOX", min: 1, max: 1, run: func(c *cli, core *server.Core, a []string) error {
-			fs, err := core.Directory.ListForwards(c.ctx, a[0])
+			fs, err := asCLI(core).ListForwards(c.ctx, a[0])
 			if err != nil {
 				return err
 			}
@@ -259,7 +260,7 @@ func cmdForward(c *cli, args []string) error {
 			return nil
 		}},
 		{name: "remove", usage: "MAILBOX TARGET", min: 2, max: 2, run: func(c *cli, core *server.Core, a []string) error {
-			return core.Directory.RemoveForward(c.ctx, a[0], a[1])
+			return asCLI(core).RemoveForward(c.ctx, a[0], a[1])
 		}},
 	}, args)
 }
@@ -289,3 +290,7 @@ func formatSize(n int64) string {
 	}
 	return strconv.FormatInt(n, 10)
 }
+
+// asCLI is the directory as the mailport command acts on it: with the
+// rights of a MasterAdmin, audited with actor "cli".
+func asCLI(core *server.Core) *directory.Scope { return core.Directory.As(access.CLI()) }

@@ -64,6 +64,8 @@ func init() {
 		{"relay-domain", "add DOMAIN --to HOST:PORT [--recipients FILE] | list | remove DOMAIN", cmdRelayDomain},
 		{"dkim", "generate DOMAIN [--algorithm rsa|ed25519] [--selector S] | show | list | activate | remove", cmdDKIM},
 		{"dns", "DOMAIN [--check]: the DNS records the domain needs, and whether they are published", cmdDNS},
+		{"admin", "add LOGIN --role domainadmin|masteradmin | list | limits LOGIN | domains LOGIN D,D | remove LOGIN", cmdAdmin},
+		{"token", "create LOGIN [--name N] | list LOGIN | revoke LOGIN ID: API tokens", cmdToken},
 	}
 }
 

@@ -37,7 +37,7 @@ func domainSDR() verb {
 			case *off && *host != "":
 				return usagef("--host and --off exclude each other")
 			case *off:
-				if err := core.Directory.ClearSDR(c.ctx, a[0]); err != nil {
+				if err := asCLI(core).ClearSDR(c.ctx, a[0]); err != nil {
 					return err
 				}
 				fmt.Fprintf(c.stdout, "split domain routing of %s off\n", a[0])
@@ -47,11 +47,11 @@ func domainSDR() verb {
 				if err != nil {
 					return usagef("--port: %v", err)
 				}
-				if err := core.Directory.SetSDR(c.ctx, a[0], *host, p); err != nil {
+				if err := asCLI(core).SetSDR(c.ctx, a[0], *host, p); err != nil {
 					return err
 				}
 			}
-			d, err := core.Directory.GetDomain(c.ctx, a[0])
+			d, err := asCLI(core).GetDomain(c.ctx, a[0])
 			if err != nil {
 				return err
 			}
@@ -143,7 +143,7 @@ func cmdRelayDomain(c *cli, args []string) error {
 						return err
 					}
 				}
-				rd, err := core.Directory.AddRelayDomain(c.ctx, a[0], host, port, rcpts)
+				rd, err := asCLI(core).AddRelayDomain(c.ctx, a[0], host, port, rcpts)
 				if err != nil {
 					return err
 				}
@@ -155,7 +155,7 @@ func cmdRelayDomain(c *cli, args []string) error {
 				return nil
 			}},
 		{name: "list", min: 0, max: 0, run: func(c *cli, core *server.Core, a []string) error {
-			rds, err := core.Directory.ListRelayDomains(c.ctx)
+			rds, err := asCLI(core).ListRelayDomains(c.ctx)
 			if err != nil {
 				return err
 			}
@@ -171,7 +171,7 @@ func cmdRelayDomain(c *cli, args []string) error {
 			return nil
 		}},
 		{name: "remove", usage: "DOMAIN", min: 1, max: 1, run: func(c *cli, core *server.Core, a []string) error {
-			return core.Directory.RemoveRelayDomain(c.ctx, a[0])
+			return asCLI(core).RemoveRelayDomain(c.ctx, a[0])
 		}},
 	}, args)
 }
@@ -185,11 +185,11 @@ func cmdDKIM(c *cli, args []string) error {
 				sel = fs.String("selector", "", "selector (default: mp + today's date)")
 			},
 			run: func(c *cli, core *server.Core, a []string) error {
-				k, err := core.Directory.GenerateDKIM(c.ctx, a[0], *alg, *sel)
+				k, err := asCLI(core).GenerateDKIM(c.ctx, a[0], *alg, *sel)
 				if err != nil {
 					return err
 				}
-				recs, err := core.Directory.DKIMRecords(c.ctx, k.Domain)
+				recs, err := asCLI(core).DKIMRecords(c.ctx, k.Domain)
 				if err != nil {
 					return err
 				}
@@ -205,7 +205,7 @@ func cmdDKIM(c *cli, args []string) error {
 				return nil
 			}},
 		{name: "show", usage: "DOMAIN", min: 1, max: 1, run: func(c *cli, core *server.Core, a []string) error {
-			recs, err := core.Directory.DKIMRecords(c.ctx, a[0])
+			recs, err := asCLI(core).DKIMRecords(c.ctx, a[0])
 			if err != nil {
 				return err
 			}
@@ -215,7 +215,7 @@ func cmdDKIM(c *cli, args []string) error {
 			return nil
 		}},
 		{name: "list", usage: "DOMAIN", min: 1, max: 1, run: func(c *cli, core *server.Core, a []string) error {
-			keys, err := core.Directory.ListDKIM(c.ctx, a[0])
+			keys, err := asCLI(core).ListDKIM(c.ctx, a[0])
 			if err != nil {
 				return err
 			}
@@ -227,10 +227,10 @@ func cmdDKIM(c *cli, args []string) error {
 			return nil
 		}},
 		{name: "activate", usage: "DOMAIN SELECTOR", min: 2, max: 2, run: func(c *cli, core *server.Core, a []string) error {
-			return core.Directory.ActivateDKIM(c.ctx, a[0], a[1])
+			return asCLI(core).ActivateDKIM(c.ctx, a[0], a[1])
 		}},
 		{name: "remove", usage: "DOMAIN SELECTOR", min: 2, max: 2, run: func(c *cli, core *server.Core, a []string) error {
-			return core.Directory.RemoveDKIM(c.ctx, a[0], a[1])
+			return asCLI(core).RemoveDKIM(c.ctx, a[0], a[1])
 		}},
 	}, args)
 }
@@ -259,7 +259,7 @@ func cmdDNS(c *cli, args []string) error {
 	}
 	defer core.Close()
 	srv := serverRecords(core.Config)
-	recs, err := core.Directory.DNSRecords(c.ctx, pos[0], srv, dnsrecords.Options{SPFHardFail: *hard, DMARCPolicy: *dmarc})
+	recs, err := asCLI(core).DNSRecords(c.ctx, pos[0], srv, dnsrecords.Options{SPFHardFail: *hard, DMARCPolicy: *dmarc})
 	if err != nil {
 		return err
 	}
