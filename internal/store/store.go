@@ -183,6 +183,10 @@ type NewMessage struct {
 	BodyText   string
 }
 
+// MaxGetMessages bounds the UIDs of one GetMessages call, so one call
+// holds a bounded number of cached structures in memory.
+const MaxGetMessages = 1000
+
 // UIDPair maps a source message to its copy (RFC 4315 COPYUID).
 type UIDPair struct {
 	Src, Dst uint32
@@ -314,6 +318,11 @@ type Store interface {
 	// ListMessages returns every message of a mailbox in UID order.
 	ListMessages(ctx context.Context, mailboxID int64) ([]Message, error)
 	GetMessage(ctx context.Context, mailboxID int64, uid uint32) (Message, error)
+	// GetMessages is GetMessage for many UIDs in one round trip (IMAP
+	// FETCH and SEARCH over a range): the messages of uids that exist,
+	// with Envelope and Structure, in UID order; other UIDs are left out.
+	// At most MaxGetMessages UIDs per call.
+	GetMessages(ctx context.Context, mailboxID int64, uids []uint32) ([]Message, error)
 	// UpdateFlags changes flags of the given UIDs; each changed message
 	// gets a new MODSEQ. With unchangedSince > 0, messages whose MODSEQ is
 	// higher are left alone and their UIDs returned in modified
@@ -334,6 +343,9 @@ type Store interface {
 	// indexed text in field contains substr, compared case-insensitively
 	// (IMAP substring semantics, RFC 9051 section 6.4.4).
 	SearchText(ctx context.Context, mailboxID int64, field TextField, substr string) ([]uint32, error)
+	// UnindexedUIDs returns, in UID order, the messages of a mailbox with
+	// no indexed text at all (SEARCH must read those from their blobs).
+	UnindexedUIDs(ctx context.Context, mailboxID int64) ([]uint32, error)
 	// ChangesSince reports messages with MODSEQ > since and UIDs expunged
 	// with MODSEQ > since.
 	ChangesSince(ctx context.Context, mailboxID int64, since uint64) (Changes, error)

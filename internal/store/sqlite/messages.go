@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -333,6 +334,55 @@ func (db *DB) GetMessage(ctx context.Context, mailboxID int64, uid uint32) (stor
 	m.Flags = flagList(bits, keywords)
 	m.InternalDate = decodeDate(date, offset)
 	return m, nil
+}
+
+// GetMessages returns the messages of uids that exist in the mailbox, with
+// Envelope and Structure, in UID order: one query for a whole FETCH batch
+// instead of one per message. The UIDs travel as one JSON array so that
+// the statement text, and SQLite's prepared statement, is the same for
+// every batch size.
+func (db *DB) GetMessages(ctx context.Context, mailboxID int64, uids []uint32) ([]store.Message, error) {
+	if len(uids) > store.MaxGetMessages {
+		return nil, fmt.Errorf("sqlite: get %d messages in mailbox %d: more than %d", len(uids), mailboxID, store.MaxGetMessages)
+	}
+	if len(uids) == 0 {
+		return nil, nil
+	}
+	list := make([]byte, 0, len(uids)*8+2)
+	list = append(list, '[')
+	for i, u := range uniqueUIDs(uids) {
+		if i > 0 {
+			list = append(list, ',')
+		}
+		list = strconv.AppendUint(list, uint64(u), 10)
+	}
+	list = append(list, ']')
+	rows, err := db.r.QueryContext(ctx, `SELECT `+listColumns+`, envelope, structure
+		FROM messages WHERE mailbox_id = ? AND uid IN (SELECT value FROM json_each(?)) ORDER BY uid`,
+		mailboxID, string(list))
+	if err != nil {
+		return nil, wrap(err, "get %d messages in mailbox %d", len(uids), mailboxID)
+	}
+	defer rows.Close()
+	out := make([]store.Message, 0, len(uids))
+	for rows.Next() {
+		var m store.Message
+		var muid, modseq, bits, date, offset int64
+		var keywords string
+		if err := rows.Scan(&m.ID, &m.MailboxID, &muid, &modseq, &bits, &keywords, &date, &offset, &m.Size, &m.BlobID,
+			&m.Envelope, &m.Structure); err != nil {
+			return nil, wrap(err, "get messages in mailbox %d", mailboxID)
+		}
+		m.UID = uint32(muid)
+		m.ModSeq = uint64(modseq)
+		m.Flags = flagList(bits, keywords)
+		m.InternalDate = decodeDate(date, offset)
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, wrap(err, "get messages in mailbox %d", mailboxID)
+	}
+	return out, nil
 }
 
 // uniqueUIDs returns uids sorted without duplicates, so changes are made

@@ -127,3 +127,37 @@ func (db *DB) SearchText(ctx context.Context, mailboxID int64, field store.TextF
 	}
 	return uids, nil
 }
+
+// UnindexedUIDs returns the messages of the mailbox without a message_text
+// row, in UID order: the ones SEARCH has to read from their blobs. It is
+// one pass over the mailbox's messages with a primary-key probe each,
+// where asking the index for the messages it does have would scan their
+// whole text.
+func (db *DB) UnindexedUIDs(ctx context.Context, mailboxID int64) ([]uint32, error) {
+	var uids []uint32
+	err := db.read(ctx, func(tx *sql.Tx) error {
+		uids = nil
+		if _, _, err := mailboxExists(ctx, tx, mailboxID); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT m.uid FROM messages m
+			WHERE m.mailbox_id = ? AND NOT EXISTS (SELECT 1 FROM message_text t WHERE t.message_id = m.id)
+			ORDER BY m.uid`, mailboxID)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var uid int64
+			if err := rows.Scan(&uid); err != nil {
+				return err
+			}
+			uids = append(uids, uint32(uid))
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, wrap(err, "unindexed messages of mailbox %d", mailboxID)
+	}
+	return uids, nil
+}

@@ -606,3 +606,64 @@ func testListMessagesOrder(t *testing.T, s store.Store) {
 	}
 	check(rest)
 }
+
+// testGetMessages: GetMessages returns what GetMessage returns for each
+// existing UID, in UID order, whatever the order and duplicates of the
+// request; missing and expunged UIDs and other mailboxes' messages are
+// left out; more than MaxGetMessages UIDs is an error.
+func testGetMessages(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	d := mustDomain(t, s, "example.com")
+	bob := mustAccount(t, s, d, "bob", 0)
+	a := mustMailbox(t, s, bob.ID, "INBOX")
+	b := mustMailbox(t, s, bob.ID, "Sent")
+	var msgs []store.NewMessage
+	for i := range 6 {
+		m := newMsg(a.ID, int64(10+i), `\Seen`, "$K"+fmt.Sprint(i))
+		m.Envelope = []byte(fmt.Sprintf(`{"subject":"s%d"}`, i))
+		m.Structure = []byte(fmt.Sprintf(`{"size":%d}`, i))
+		msgs = append(msgs, m)
+	}
+	all := mustAppend(t, s, msgs...)
+	mustAppend(t, s, newMsg(b.ID, 99)) // UID 1 of another mailbox
+	_, err := s.Expunge(ctx, a.ID, []uint32{all[2].UID})
+	noErr(t, "Expunge", err)
+
+	tests := []struct {
+		name string
+		uids []uint32
+		want []int // indexes into all
+	}{
+		{"none", nil, nil},
+		{"one", []uint32{all[0].UID}, []int{0}},
+		{"unordered with duplicates", []uint32{all[5].UID, all[1].UID, all[5].UID, all[0].UID}, []int{0, 1, 5}},
+		{"expunged and missing left out", []uint32{all[2].UID, all[3].UID, 1000, 0}, []int{3}},
+		{"all", []uint32{1, 2, 3, 4, 5, 6, 7}, []int{0, 1, 3, 4, 5}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.GetMessages(ctx, a.ID, tc.uids)
+			noErr(t, "GetMessages", err)
+			if len(got) != len(tc.want) {
+				t.Fatalf("GetMessages(%v): %d messages, want %d", tc.uids, len(got), len(tc.want))
+			}
+			for i, m := range got {
+				w, err := s.GetMessage(ctx, a.ID, all[tc.want[i]].UID)
+				noErr(t, "GetMessage", err)
+				if m.ID != w.ID || m.UID != w.UID || m.ModSeq != w.ModSeq || m.MailboxID != w.MailboxID ||
+					m.BlobID != w.BlobID || m.Size != w.Size || !m.InternalDate.Equal(w.InternalDate) ||
+					!sameFlags(m.Flags, w.Flags) || string(m.Envelope) != string(w.Envelope) ||
+					string(m.Structure) != string(w.Structure) {
+					t.Errorf("GetMessages[%d] = %+v, want %+v", i, m, w)
+				}
+			}
+		})
+	}
+	tooMany := make([]uint32, store.MaxGetMessages+1)
+	for i := range tooMany {
+		tooMany[i] = uint32(i + 1)
+	}
+	if _, err := s.GetMessages(ctx, a.ID, tooMany); err == nil {
+		t.Errorf("GetMessages of %d UIDs: no error", len(tooMany))
+	}
+}

@@ -280,3 +280,38 @@ func testSearchMatchesReference(t *testing.T, s store.Store) {
 		}
 	}
 }
+
+// testUnindexedUIDs: the messages stored without any text, in UID order,
+// of that mailbox only; expunged ones are gone; an unknown mailbox is
+// ErrNotFound.
+func testUnindexedUIDs(t *testing.T, s store.Store) {
+	ctx := t.Context()
+	d := mustDomain(t, s, "example.com")
+	bob := mustAccount(t, s, d, "bob", 0)
+	inbox := mustMailbox(t, s, bob.ID, "INBOX")
+	sent := mustMailbox(t, s, bob.ID, "Sent")
+
+	got, err := s.UnindexedUIDs(ctx, inbox.ID)
+	noErr(t, "UnindexedUIDs of empty mailbox", err)
+	if len(got) != 0 {
+		t.Errorf("empty mailbox: UnindexedUIDs = %v", got)
+	}
+	mustAppend(t, s,
+		newMsg(inbox.ID, 10),                    // 1: no text
+		textMsg(inbox.ID, "Subject: a", "body"), // 2
+		textMsg(inbox.ID, "", "body only"),      // 3
+		textMsg(inbox.ID, "Subject: b", ""),     // 4
+		newMsg(inbox.ID, 10),                    // 5: no text
+		newMsg(inbox.ID, 10),                    // 6: no text, expunged
+	)
+	mustAppend(t, s, newMsg(sent.ID, 10))
+	_, err = s.Expunge(ctx, inbox.ID, []uint32{6})
+	noErr(t, "Expunge", err)
+	got, err = s.UnindexedUIDs(ctx, inbox.ID)
+	noErr(t, "UnindexedUIDs", err)
+	if !sameUIDs(got, []uint32{1, 5}) {
+		t.Errorf("UnindexedUIDs = %v, want [1 5]", got)
+	}
+	_, err = s.UnindexedUIDs(ctx, sent.ID+1000)
+	wantErr(t, "UnindexedUIDs of unknown mailbox", err, store.ErrNotFound)
+}
