@@ -46,6 +46,10 @@ type CacheConfig struct {
 // lives in memory and starts empty when mailport starts.
 type Cache struct {
 	cfg CacheConfig
+	// ctx bounds the fetches, which outlive the calls that start them;
+	// Close cancels it.
+	ctx    context.Context
+	cancel context.CancelFunc
 
 	mu      sync.Mutex
 	entries map[string]*entry
@@ -87,8 +91,13 @@ func NewCache(cfg CacheConfig) *Cache {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return &Cache{cfg: cfg, entries: map[string]*entry{}, flights: map[string]*flight{}}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Cache{cfg: cfg, ctx: ctx, cancel: cancel, entries: map[string]*entry{}, flights: map[string]*flight{}}
 }
+
+// Close stops fetches in progress (their callers get no policy, or the
+// cached one); a closed cache fetches nothing more.
+func (c *Cache) Close() { c.cancel() }
 
 // Get returns the policy that applies to mail for domain, or nil when the
 // domain has none. The error is only ever the context's: every failure of
@@ -132,9 +141,9 @@ func (c *Cache) Get(ctx context.Context, domain string) (*Policy, error) {
 	c.mu.Unlock()
 
 	if !running {
-		// The fetch runs under its own deadline (the client's) rather
-		// than the first caller's context, since its result serves
-		// every waiter.
+		// The fetch runs under the cache's context and its own
+		// deadline rather than the first caller's context, since its
+		// result serves every waiter.
 		go c.fetch(domain, rec.ID, f)
 	}
 	select {
@@ -150,7 +159,7 @@ func (c *Cache) Get(ctx context.Context, domain string) (*Policy, error) {
 
 // fetch fetches the policy of domain for record id and stores the outcome.
 func (c *Cache) fetch(domain, id string, f *flight) {
-	ctx, cancel := context.WithTimeout(context.Background(), FetchTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, FetchTimeout)
 	defer cancel()
 	p, err := FetchPolicy(ctx, c.cfg.Client, domain)
 	c.mu.Lock()

@@ -147,6 +147,13 @@ func TestCacheQueueSource(t *testing.T) {
 	if p, err := src.Policy(context.Background(), "other.test"); p != nil || err != nil {
 		t.Fatalf("domain without policy: %+v, %v", p, err)
 	}
+	// A closed cache fetches nothing: a new domain has no policy.
+	zone.SetTXT("_mta-sts.a.test", "v=STSv1; id=1")
+	h.set("a.test", 200, "text/plain", goodPolicy)
+	src.(*Cache).Close()
+	if p, err := src.Policy(context.Background(), "a.test"); p != nil || err != nil || h.count("a.test") != 0 {
+		t.Fatalf("after Close: %+v, %v, %d fetches", p, err, h.count("a.test"))
+	}
 	// A cancelled context is the only error.
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()

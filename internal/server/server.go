@@ -80,6 +80,7 @@ type Server struct {
 	queue     *queue.Queue
 	queueStop context.CancelFunc
 	queueDone chan struct{}
+	policies  *mtasts.Cache
 	smtp      *smtpd.Server
 	sub       *smtpd.Server
 	pop3      *pop3d.Server
@@ -190,6 +191,7 @@ func (s *Server) start(o options) error {
 		mtastsClient = mtasts.NewHTTPClient(resolver, nil)
 	}
 	policies := mtasts.NewCache(mtasts.CacheConfig{Resolver: resolver, Client: mtastsClient, Logger: s.Logger})
+	s.policies = policies
 	local := &localDelivery{dir: s.Directory, dl: delivery.NewDeliverer(dlCfg), blobs: s.Blobs, host: cfg.Hostname}
 	s.queue, err = queue.New(queue.Config{
 		Dir:             cfg.Dir,
@@ -376,6 +378,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.queueStop()
 		<-s.queueDone
+	}
+	if s.policies != nil {
+		s.policies.Close()
 	}
 	if s.committer != nil {
 		s.committer.Close()
