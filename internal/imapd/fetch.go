@@ -318,6 +318,18 @@ func (f *fetcher) section(s *wire.Section) (*sectionContent, error) {
 		}
 		return &sectionContent{raw: file, off: 0, n: max(f.m.Size, 0)}, nil
 	}
+	if len(s.Part) == 0 && s.Specifier == "HEADER" {
+		// The top-level header needs only its offsets.
+		hdr, err := f.ld.header(f.m)
+		if err != nil {
+			return nil, err
+		}
+		file, err := f.blob()
+		if err != nil {
+			return nil, err
+		}
+		return &sectionContent{raw: file, off: hdr.HeaderStart, n: hdr.BodyStart - hdr.HeaderStart}, nil
+	}
 	msg, err := f.parsed()
 	if err != nil {
 		return nil, err

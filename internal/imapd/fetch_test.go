@@ -635,3 +635,44 @@ func TestFetchE2E(t *testing.T) {
 	c.cmd("a7 FETCH 2 BODY.PEEK[1]").ok().xuntagged("* 2 FETCH (BODY[1] {13}\r\nbegin 644 x\r\n)")
 	c.cmd("a8 FETCH 2 FLAGS").ok().xuntagged(`* 2 FETCH (FLAGS ())`)
 }
+
+// TestFetchBatchedMatchesSingle: a FETCH over a range loads structures in
+// batches (loader.plan, store GetMessages) and BODY[HEADER] from the
+// header offsets alone; every response must be what fetching each message
+// on its own gives, across more than one batch.
+func TestFetchBatchedMatchesSingle(t *testing.T) {
+	ts := newTestServer(t)
+	const n = loadBatch + 20
+	for i := range n {
+		raw := testMessage(fmt.Sprintf("msg %d", i))
+		if i%7 == 0 {
+			raw = "Content-Type: multipart/mixed; boundary=b\nSubject: multi " + fmt.Sprint(i) +
+				"\n\n--b\nContent-Type: text/plain\n\nhi\n--b--\n"
+		}
+		ts.deliver("INBOX", raw)
+	}
+	c := ts.conn().login()
+	c.cmd("s SELECT INBOX").ok()
+	items := "(UID BODY.PEEK[HEADER] RFC822.HEADER ENVELOPE BODYSTRUCTURE BODY.PEEK[1])"
+	var want []string
+	for i := 1; i <= n; i++ {
+		c.cmdf("f%d FETCH %d %s", i, i, items).ok()
+		want = append(want, c.responses()...)
+	}
+	for _, set := range []string{"1:*", "2:" + fmt.Sprint(n-1)} {
+		c.cmd("all FETCH " + set + " " + items).ok()
+		got := c.responses()
+		w := want
+		if set != "1:*" {
+			w = want[1 : n-1]
+		}
+		if len(got) != len(w) {
+			t.Fatalf("FETCH %s: %d responses, want %d", set, len(got), len(w))
+		}
+		for i := range got {
+			if got[i] != w[i] {
+				t.Errorf("FETCH %s response %d:\n got %q\nwant %q", set, i, got[i], w[i])
+			}
+		}
+	}
+}

@@ -59,6 +59,15 @@ func (s *session) cmdFetch(cmd *wire.Command) (string, error) {
 
 	hasFlags := slices.ContainsFunc(args.Items, func(it wire.FetchItem) bool { return it.Name == "FLAGS" })
 	ld := newLoader(s.ctx, s.srv.cfg.Store, s.srv.cfg.Blobs, sel.mailbox.ID)
+	if len(idx) > 1 {
+		// Structures are loaded only for items that need them, but
+		// then in batches over the set (loader.plan).
+		uids := make([]uint32, len(idx))
+		for k, i := range idx {
+			uids[k] = sel.msgs[i].UID
+		}
+		ld.want(uids)
+	}
 	opt := fetchOptions{UID: cmd.UID, CondStore: s.condstore, Binary: true}
 	for _, i := range idx {
 		m := sel.message(i)

@@ -2,8 +2,10 @@ package imapd
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 
 	"mailport/internal/blob"
 	"mailport/internal/mime"
@@ -29,7 +31,20 @@ type loader struct {
 	blobs     *blob.Store
 	mailboxID int64
 	cache     map[uint32]*mime.Message
+
+	// plan holds, ascending, the UIDs the command is going to want the
+	// parse of (the FETCH set, SEARCH's candidates). A miss on one of
+	// them loads the structures of it and the planned UIDs after it in
+	// one store round trip (store.Store.GetMessages) rather than one
+	// query per message; batch holds those not used yet.
+	plan  []uint32
+	batch map[uint32][]byte
 }
+
+// loadBatch is how many planned structures one store call loads: large
+// enough that the per-query cost vanishes, small enough that the batch
+// (a few KiB of JSON per message) stays small.
+const loadBatch = 256
 
 func newLoader(ctx context.Context, st store.Store, blobs *blob.Store, mailboxID int64) *loader {
 	return &loader{ctx: ctx, st: st, blobs: blobs, mailboxID: mailboxID, cache: make(map[uint32]*mime.Message)}
@@ -43,11 +58,10 @@ func (l *loader) parsed(m *message) (*mime.Message, error) {
 	}
 	structure := m.Structure
 	if structure == nil {
-		full, err := l.st.GetMessage(l.ctx, l.mailboxID, m.UID)
-		if err != nil {
-			return nil, fmt.Errorf("load message uid %d: %w", m.UID, err)
+		var err error
+		if structure, err = l.structure(m.UID); err != nil {
+			return nil, err
 		}
-		structure = full.Structure
 	}
 	p, err := mime.Unmarshal(structure)
 	if err != nil {
@@ -62,8 +76,99 @@ func (l *loader) parsed(m *message) (*mime.Message, error) {
 	return p, nil
 }
 
+// storedRoot is the part of mime's stored structure (mime.Marshal, format
+// version 1) that BODY[HEADER] and the header SEARCH keys need: the offsets
+// of the top-level header. Decoding only these skips building the whole
+// part tree, the larger part of a FETCH 1:* (BODY.PEEK[HEADER]).
+type storedRoot struct {
+	V    int   `json:"v"`
+	Size int64 `json:"size"`
+	Root struct {
+		HeaderStart int64 `json:"hs"`
+		BodyStart   int64 `json:"bs"`
+	} `json:"root"`
+}
+
+// header returns a part holding only the offsets of m's top-level header
+// (HeaderStart, BodyStart), enough for mime.ReadHeader and the HEADER
+// section. Data of another format version, or offsets that do not hold
+// what mime.Unmarshal would check, go through the full parse, which is
+// authoritative (and reports the error).
+func (l *loader) header(m *message) (*mime.Part, error) {
+	if p, ok := l.cache[m.UID]; ok {
+		return &p.Root, nil
+	}
+	structure := m.Structure
+	if structure == nil {
+		var err error
+		if structure, err = l.structure(m.UID); err != nil {
+			return nil, err
+		}
+	}
+	var r storedRoot
+	if err := json.Unmarshal(structure, &r); err == nil && r.V == 1 &&
+		0 <= r.Root.HeaderStart && r.Root.HeaderStart <= r.Root.BodyStart && r.Root.BodyStart <= r.Size {
+		return &mime.Part{HeaderStart: r.Root.HeaderStart, BodyStart: r.Root.BodyStart}, nil
+	}
+	p, err := l.parsed(m)
+	if err != nil {
+		return nil, err
+	}
+	return &p.Root, nil
+}
+
 // open opens the raw message for reading (sections are served by seeking
 // to the offsets of the cached parse).
 func (l *loader) open(m *message) (*os.File, error) {
 	return l.blobs.Open(m.BlobID)
+}
+
+// want adds uids to the plan (see loader.plan).
+func (l *loader) want(uids []uint32) {
+	if len(uids) == 0 {
+		return
+	}
+	if len(l.plan) == 0 && slices.IsSorted(uids) {
+		l.plan = slices.Compact(slices.Clone(uids))
+		return
+	}
+	l.plan = append(l.plan, uids...)
+	slices.Sort(l.plan)
+	l.plan = slices.Compact(l.plan)
+}
+
+// structure returns the cached structure of uid: from the current batch,
+// by loading the next batch when uid is planned, or alone.
+func (l *loader) structure(uid uint32) ([]byte, error) {
+	if b, ok := l.batch[uid]; ok {
+		// Kept until the next batch replaces it: a message's header
+		// range and its full parse may both be asked for.
+		return b, nil
+	}
+	if i, planned := slices.BinarySearch(l.plan, uid); planned {
+		uids := l.plan[i:min(i+loadBatch, len(l.plan))]
+		msgs, err := l.st.GetMessages(l.ctx, l.mailboxID, uids)
+		if err != nil {
+			return nil, fmt.Errorf("load messages uid %d to %d: %w", uids[0], uids[len(uids)-1], err)
+		}
+		l.batch = make(map[uint32][]byte, len(msgs))
+		var found []byte
+		for _, m := range msgs {
+			if m.UID == uid {
+				found = m.Structure
+				continue
+			}
+			l.batch[m.UID] = m.Structure
+		}
+		if found != nil {
+			return found, nil
+		}
+		// Gone from the store since the view was made: GetMessage
+		// reports it the way a single load would.
+	}
+	full, err := l.st.GetMessage(l.ctx, l.mailboxID, uid)
+	if err != nil {
+		return nil, fmt.Errorf("load message uid %d: %w", uid, err)
+	}
+	return full.Structure, nil
 }

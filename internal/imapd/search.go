@@ -393,7 +393,7 @@ func (s *searcher) headerFields() ([]mime.HeaderField, error) {
 	if s.hdrRead {
 		return s.fields, nil
 	}
-	p, err := s.parsed()
+	hdr, err := s.ld.header(s.m)
 	if err != nil {
 		return nil, err
 	}
@@ -402,7 +402,7 @@ func (s *searcher) headerFields() ([]mime.HeaderField, error) {
 		return nil, fmt.Errorf("open message uid %d: %w", s.m.UID, err)
 	}
 	defer f.Close()
-	raw, err := mime.ReadHeader(f, &p.Root)
+	raw, err := mime.ReadHeader(f, hdr)
 	if err != nil {
 		return nil, fmt.Errorf("read header of uid %d: %w", s.m.UID, err)
 	}
