@@ -67,7 +67,7 @@ type searchNode struct {
 // for are read from their blobs, with mime.ExtractText, the function that
 // produces the indexed text, so both paths agree.
 func searchMessages(ld *loader, msgs []message, key *wire.SearchKey, env searchEnv) ([]message, error) {
-	s := &searcher{ld: ld, env: env}
+	s := &searcher{ld: ld, env: env, msgs: msgs}
 	if len(env.Saved) > 0 {
 		s.saved = make(map[uint32]bool, len(env.Saved))
 		for _, u := range env.Saved {
@@ -146,10 +146,13 @@ type searcher struct {
 	env   searchEnv
 	saved map[uint32]bool
 
-	// indexed holds the UIDs the text index has header text for: their
-	// index answers are exact (mime.ExtractText writes "Name: value"
-	// lines, so every indexed message with a header has a ':').
-	indexed      map[uint32]bool
+	// msgs are the messages searched. unindexed holds those of their
+	// UIDs the text index has no text for (store.Store.UnindexedUIDs);
+	// for the others the index's answers are exact. anyIndexed says
+	// whether asking the index is worth it at all.
+	msgs         []message
+	unindexed    map[uint32]bool
+	anyIndexed   bool
 	indexedKnown bool
 
 	// State of the message being evaluated.
@@ -318,13 +321,24 @@ func (s *searcher) probeIndex() error {
 	if s.indexedKnown {
 		return nil
 	}
-	uids, err := s.ld.st.SearchText(s.ld.ctx, s.ld.mailboxID, store.TextHeader, ":")
+	uids, err := s.ld.st.UnindexedUIDs(s.ld.ctx, s.ld.mailboxID)
 	if err != nil {
 		return fmt.Errorf("search index: %w", err)
 	}
-	s.indexed = uidSet(uids)
+	s.unindexed = uidSet(uids)
+	for i := range s.msgs {
+		if !s.unindexed[s.msgs[i].UID] {
+			s.anyIndexed = true
+			break
+		}
+	}
 	s.indexedKnown = true
 	return nil
+}
+
+// indexed reports whether the index's answers for uid are exact.
+func (s *searcher) indexed(uid uint32) bool {
+	return !s.unindexed[uid]
 }
 
 func uidSet(uids []uint32) map[uint32]bool {
@@ -343,12 +357,17 @@ func (s *searcher) lookup(n *searchNode, field store.TextField, needle string) e
 	if err := s.probeIndex(); err != nil {
 		return err
 	}
-	if len(s.indexed) > 0 {
+	if s.anyIndexed {
 		uids, err := s.ld.st.SearchText(s.ld.ctx, s.ld.mailboxID, field, needle)
 		if err != nil {
 			return fmt.Errorf("search index: %w", err)
 		}
 		n.hits = uidSet(uids)
+		if field == store.TextHeader {
+			// The hits are the candidates whose header is read next:
+			// their structures load in batches.
+			s.ld.want(uids)
+		}
 	}
 	n.looked = true
 	return nil
@@ -371,7 +390,7 @@ func (s *searcher) header(n *searchNode) (bool, error) {
 	if err := s.lookup(n, store.TextHeader, probe); err != nil {
 		return false, err
 	}
-	if s.indexed[s.m.UID] && !n.hits[s.m.UID] {
+	if s.indexed(s.m.UID) && !n.hits[s.m.UID] {
 		return false, nil
 	}
 	fields, err := s.headerFields()
@@ -424,7 +443,7 @@ func (s *searcher) text(n *searchNode) (bool, error) {
 	if err := s.lookup(n, field, n.key.Value); err != nil {
 		return false, err
 	}
-	if s.indexed[s.m.UID] {
+	if s.indexed(s.m.UID) {
 		return n.hits[s.m.UID], nil
 	}
 	if err := s.extract(); err != nil {
