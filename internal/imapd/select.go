@@ -35,12 +35,14 @@ func (s *session) cmdSelect(cmd *wire.Command) (string, error) {
 	st := s.srv.cfg.Store
 	// The mailbox row is read before the messages: its MODSEQ is then at
 	// most the listing's, so the first sync may see changes the listing
-	// already has (skipped by MODSEQ) but can miss none.
+	// already has (skipped by MODSEQ) but can miss none. The listing
+	// comes from the server's cache, brought up to date by the changes
+	// since its last use (listing.go).
 	mb, err := s.getMailbox(args.Mailbox)
 	if err != nil {
 		return "", err
 	}
-	msgs, err := st.ListMessages(s.ctx, mb.ID)
+	msgs, err := s.srv.listings.messages(s.ctx, st, mb)
 	if err != nil {
 		return "", fmt.Errorf("select %q: %w", mb.Name, err)
 	}

@@ -96,6 +96,9 @@ type Server struct {
 	sessions  map[*session]struct{}
 	perIP     map[netip.Addr]int
 	perUser   map[int64]int
+
+	// listings caches mailbox listings for SELECT (listing.go).
+	listings listingCache
 }
 
 // New returns a server for cfg, filling in defaults.
