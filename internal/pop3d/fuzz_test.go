@@ -3,7 +3,6 @@ package pop3d
 import (
 	"io"
 	"net"
-	"net/netip"
 	"strings"
 	"testing"
 
@@ -28,17 +27,12 @@ func FuzzSession(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, input []byte) {
 		// No back-off limiter: repeated failed logins must not sleep.
-		e := setupEnv(t, withConfig(func(c *Config) { c.Auth = &auth.Authenticator{Store: c.Store} }))
+		e := setupEnv(t, withConfig(func(c *Config) { c.Auth = &auth.Authenticator{Store: c.Store} }), withRemote("127.0.0.1"))
 		e.addMessage(msg1)
 		e.addMessage("Subject: x\n\n.dot\nno end")
 
 		clientSide, serverSide := net.Pipe()
-		ss := newSession(e.srv, serverSide, netip.MustParseAddr("127.0.0.1"), false, e.srv.log)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			ss.run()
-		}()
+		e.srv.startSession(serverSide, false)
 		drained := make(chan struct{})
 		go func() {
 			defer close(drained)
@@ -46,7 +40,7 @@ func FuzzSession(f *testing.F) {
 		}()
 		_, _ = clientSide.Write(input)
 		clientSide.Close()
-		<-done
 		<-drained
+		e.waitSessionsGone()
 	})
 }

@@ -261,9 +261,7 @@ func (e *testEnv) addMessage(content string) store.Message {
 func (e *testEnv) waitSessionsGone() {
 	e.t.Helper()
 	for range 3000 {
-		e.srv.mu.Lock()
-		n := len(e.srv.sessions)
-		e.srv.mu.Unlock()
+		n, _ := e.srv.conns.Count()
 		if n == 0 {
 			return
 		}

@@ -236,9 +236,7 @@ func (ss *session) cmdStls(args []string) bool {
 		return true
 	}
 	tc := tls.Server(ss.conn, ss.srv.cfg.TLS)
-	ss.srv.mu.Lock()
 	ss.conn = tc
-	ss.srv.mu.Unlock()
 	// A new reader drops whatever the client pipelined after STLS in the
 	// clear; the TLS layer reads straight from the socket.
 	ss.setStreams(tc)

@@ -21,6 +21,7 @@ import (
 
 	"mailport/internal/auth"
 	"mailport/internal/blob"
+	"mailport/internal/netserve"
 	"mailport/internal/notify"
 	"mailport/internal/store"
 )
@@ -74,14 +75,13 @@ type Server struct {
 
 	baseCtx context.Context
 	cancel  context.CancelFunc
-	wg      sync.WaitGroup
 
-	mu        sync.Mutex
-	closing   bool
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	perIP     map[netip.Addr]int
-	locked    map[int64]bool // account IDs whose maildrop is in use
+	// conns accepts within MaxConnsPerIP and tracks the connections for
+	// Shutdown.
+	conns *netserve.Server
+
+	mu     sync.Mutex
+	locked map[int64]bool // account IDs whose maildrop is in use
 }
 
 // NewServer returns a server for cfg, filling in defaults.
@@ -107,30 +107,23 @@ func NewServer(cfg Config) *Server {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Server{
+	s := &Server{
 		cfg:        cfg,
 		log:        cfg.Logger.With("proto", "pop3"),
 		cidPrefix:  hex.EncodeToString(b[:]),
-		remoteAddr: connRemoteAddr,
+		remoteAddr: netserve.RemoteIP,
 		baseCtx:    ctx,
 		cancel:     cancel,
-		listeners:  make(map[net.Listener]struct{}),
-		sessions:   make(map[*session]struct{}),
-		perIP:      make(map[netip.Addr]int),
 		locked:     make(map[int64]bool),
 	}
-}
-
-// connRemoteAddr is the client's IP address, unmapped from IPv4-in-IPv6;
-// the zero Addr when the connection has no IP peer (net.Pipe).
-func connRemoteAddr(c net.Conn) netip.Addr {
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		return ta.AddrPort().Addr().Unmap()
-	}
-	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
-		return ap.Addr().Unmap()
-	}
-	return netip.Addr{}
+	s.conns = netserve.New(netserve.Config{
+		MaxConnsPerIP: cfg.MaxConnsPerIP,
+		RemoteAddr:    func(c net.Conn) netip.Addr { return s.remoteAddr(c) },
+		// Idle sessions' reads are interrupted so they say goodbye.
+		InterruptIdle: true,
+		Logger:        s.log,
+	})
+	return s
 }
 
 // Serve accepts plain POP3 connections on ln (STLS is offered when
@@ -150,116 +143,70 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 }
 
 func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		ln.Close()
+	err := s.conns.Serve(ln, s.sessionHandler(implicitTLS), s.refuse)
+	if errors.Is(err, netserve.ErrServerClosed) {
 		return ErrServerClosed
 	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-	}()
-
-	var backoff time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if s.isClosing() {
-				return ErrServerClosed
-			}
-			// Out of file descriptors and the like pass; wait and retry
-			// rather than give up the listener.
-			var ne interface{ Timeout() bool }
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("pop3: accept failed, retrying", "err", err, "retry_in", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return fmt.Errorf("pop3d: accept: %w", err)
-		}
-		backoff = 0
-		s.startSession(conn, implicitTLS)
-	}
+	return fmt.Errorf("pop3d: %w", err)
 }
 
-func isTemporary(err error) bool {
-	var te interface{ Temporary() bool }
-	return errors.As(err, &te) && te.Temporary()
+// startSession runs a session on conn, accepted elsewhere, or turns it
+// away when shutting down or over the per-address limit.
+func (s *Server) startSession(conn net.Conn, implicitTLS bool) {
+	s.conns.ServeConn(conn, s.sessionHandler(implicitTLS), s.refuse)
 }
 
 func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
+	select {
+	case <-s.conns.Closing():
+		return true
+	default:
+		return false
+	}
 }
 
-// startSession registers conn and runs its session in a goroutine, or
-// turns it away when shutting down or over the per-address limit.
-func (s *Server) startSession(conn net.Conn, implicitTLS bool) {
-	remote := s.remoteAddr(conn)
+// connLog is the logger of one connection, named by a connection id.
+func (s *Server) connLog(remote netip.Addr) *slog.Logger {
 	cid := s.cidPrefix + "-" + strconv.FormatUint(s.cidSeq.Add(1), 10)
-	log := s.log.With("cid", cid, "remote", remote.String())
+	return s.log.With("cid", cid, "remote", remote.String())
+}
 
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
+func (s *Server) sessionHandler(implicitTLS bool) func(*netserve.Conn) {
+	return func(nc *netserve.Conn) {
+		newSession(s, nc, implicitTLS, s.connLog(nc.Remote)).run()
+	}
+}
+
+// refuse turns a connection away: silently while shutting down, with
+// -ERR when its address has too many connections.
+func (s *Server) refuse(conn net.Conn, remote netip.Addr, reason error) {
+	if errors.Is(reason, netserve.ErrShuttingDown) {
 		conn.Close()
 		return
 	}
-	if s.perIP[remote] >= s.cfg.MaxConnsPerIP {
-		s.mu.Unlock()
-		log.Info("pop3: too many connections from address", "limit", s.cfg.MaxConnsPerIP)
-		go func() {
-			// The reply is best effort; with implicit TLS it also needs a
-			// handshake, bounded by the deadline.
-			conn.SetDeadline(time.Now().Add(handshakeTimeout))
-			fmt.Fprintf(conn, "-ERR [SYS/TEMP] too many connections from your address\r\n")
-			conn.Close()
-		}()
-		return
-	}
-	s.perIP[remote]++
-	ss := newSession(s, conn, remote, implicitTLS, log)
-	s.sessions[ss] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-
-	go func() {
-		defer s.wg.Done()
-		defer s.endSession(ss)
-		ss.run()
-	}()
-}
-
-func (s *Server) endSession(ss *session) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.sessions, ss)
-	if s.perIP[ss.remote]--; s.perIP[ss.remote] <= 0 {
-		delete(s.perIP, ss.remote)
-	}
+	s.connLog(remote).Info("pop3: too many connections from address", "limit", s.cfg.MaxConnsPerIP)
+	// The reply is best effort; with implicit TLS it also needs a
+	// handshake, bounded by the deadline.
+	conn.SetDeadline(time.Now().Add(handshakeTimeout))
+	fmt.Fprintf(conn, "-ERR [SYS/TEMP] too many connections from your address\r\n")
+	conn.Close()
 }
 
 // setIdle marks a session as waiting for a command (idle) or working on
 // one. Entering idle sets the autologout deadline; it fails once the server
 // is shutting down so that no new command is started. Shutdown interrupts
-// idle sessions' reads, under the same lock, so none is missed.
+// idle sessions' reads, under the same lock (netserve), so none is missed.
 func (s *Server) setIdle(ss *session, idle bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
+	var err error
+	if idle {
+		err = ss.nc.Idle(s.cfg.IdleTimeout)
+	} else {
+		err = ss.nc.Busy()
+	}
+	if errors.Is(err, netserve.ErrShuttingDown) {
 		return errShuttingDown
 	}
-	ss.idle = idle
-	if idle {
-		return ss.conn.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
-	}
-	return nil
+	return err
 }
 
 // lockMaildrop takes the in-process exclusive lock on an account's
@@ -286,34 +233,7 @@ func (s *Server) unlockMaildrop(accountID int64) {
 // ended by Shutdown applies its deletions: only QUIT enters the UPDATE
 // state (RFC 1939 section 6).
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.closing = true
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	for ss := range s.sessions {
-		if ss.idle {
-			ss.conn.SetReadDeadline(time.Now())
-		}
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-		s.cancel()
-		return nil
-	case <-ctx.Done():
-		s.cancel()
-		s.mu.Lock()
-		for ss := range s.sessions {
-			ss.conn.Close()
-		}
-		s.mu.Unlock()
-		return ctx.Err()
-	}
+	err := s.conns.Shutdown(ctx)
+	s.cancel()
+	return err
 }

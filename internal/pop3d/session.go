@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mailport/internal/auth"
+	"mailport/internal/netserve"
 	"mailport/internal/store"
 )
 
@@ -61,7 +62,8 @@ type message struct {
 
 type session struct {
 	srv    *Server
-	conn   net.Conn // replaced by the TLS conn after STLS, under srv.mu
+	nc     *netserve.Conn // as accepted: tells Shutdown whether we wait
+	conn   net.Conn       // replaced by the TLS conn after STLS
 	r      *bufio.Reader
 	w      *bufio.Writer
 	remote netip.Addr
@@ -70,7 +72,6 @@ type session struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	idle     bool // guarded by srv.mu
 	state    state
 	errors   int
 	writeErr error
@@ -82,18 +83,19 @@ type session struct {
 	haveLock bool
 }
 
-func newSession(srv *Server, conn net.Conn, remote netip.Addr, implicitTLS bool, log *slog.Logger) *session {
+func newSession(srv *Server, nc *netserve.Conn, implicitTLS bool, log *slog.Logger) *session {
 	ctx, cancel := context.WithCancel(auth.WithLogger(srv.baseCtx, log))
 	ss := &session{
 		srv:    srv,
-		conn:   conn,
-		remote: remote,
+		nc:     nc,
+		conn:   nc.Conn,
+		remote: nc.Remote,
 		tls:    implicitTLS,
 		log:    log,
 		ctx:    ctx,
 		cancel: cancel,
 	}
-	ss.setStreams(conn)
+	ss.setStreams(nc.Conn)
 	return ss
 }
 

@@ -660,9 +660,7 @@ func TestMaxConnsPerIP(t *testing.T) {
 func (e *testEnv) waitSessionsBelow(n int) {
 	e.t.Helper()
 	for range 3000 {
-		e.srv.mu.Lock()
-		k := len(e.srv.sessions)
-		e.srv.mu.Unlock()
+		k, _ := e.srv.conns.Count()
 		if k < n {
 			return
 		}
