@@ -8,6 +8,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"mailport/internal/netserve"
 )
 
 // trackedConn is every accepted connection: it carries the connection id
@@ -17,14 +19,13 @@ import (
 // itself right after the next reply is written (shutdown, too many
 // errors).
 type trackedConn struct {
-	net.Conn
+	*netserve.Conn
 	srv         *Server
 	cid         string
 	ip          netip.Addr
 	readTimeout time.Duration
 
 	mu              sync.Mutex
-	busy            bool // inside a message transfer (Session.Data)
 	closeAfterWrite bool
 	closeOnce       sync.Once
 }
@@ -70,55 +71,39 @@ func (c *trackedConn) Close() error {
 	return err
 }
 
-// limitListener refuses connections over the per-IP limit with 421 before
-// go-smtp sees them, and wraps the others in trackedConn.
-type limitListener struct {
-	net.Listener
-	srv      *Server
-	implicit bool // implicit TLS: no plaintext 421 on refusal
+// trackingListener wraps the connections netserve takes on in
+// trackedConn before go-smtp sees them.
+type trackingListener struct {
+	*netserve.Listener
+	srv *Server
 }
 
-func (l *limitListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
+func (l trackingListener) Accept() (net.Conn, error) {
+	nc, err := l.AcceptConn()
+	if err != nil {
+		return nil, err
+	}
+	return l.srv.track(nc), nil
+}
+
+// refuser answers a connection netserve turned away with 421, except
+// with implicit TLS, where no plaintext may be written.
+func (s *Server) refuser(implicitTLS bool) netserve.Refuser {
+	return func(c net.Conn, remote netip.Addr, reason error) {
+		defer c.Close()
+		s.log.Info("connection refused", "remote", c.RemoteAddr().String(), "reason", reason.Error())
+		if errors.Is(reason, netserve.ErrTooManyConns) {
+			s.m.MessagesRejected.WithLabelValues("too_many_connections").Inc()
 		}
-		tc, err := l.srv.track(c)
-		if err == nil {
-			return tc, nil
+		if implicitTLS {
+			return
 		}
-		l.srv.log.Info("connection refused", "remote", c.RemoteAddr().String(), "reason", err.Error())
-		go refuse(c, err, l.implicit)
+		c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		if errors.Is(reason, netserve.ErrShuttingDown) {
+			c.Write([]byte("421 4.3.2 Service shutting down, try again later\r\n"))
+			return
+		}
+		// RFC 5321 section 3.1: a server may refuse a session with 421.
+		c.Write([]byte("421 4.7.0 Too many connections from your address, try again later\r\n"))
 	}
-}
-
-var (
-	errTooManyConns = errors.New("too many connections from your address")
-	errShuttingDown = errors.New("server shutting down")
-)
-
-func refuse(c net.Conn, reason error, implicitTLS bool) {
-	defer c.Close()
-	if implicitTLS {
-		return
-	}
-	c.SetWriteDeadline(time.Now().Add(5 * time.Second))
-	if errors.Is(reason, errShuttingDown) {
-		c.Write([]byte("421 4.3.2 Service shutting down, try again later\r\n"))
-		return
-	}
-	// RFC 5321 section 3.1: a server may refuse a session with 421.
-	c.Write([]byte("421 4.7.0 Too many connections from your address, try again later\r\n"))
-}
-
-func addrIP(a net.Addr) netip.Addr {
-	if ta, ok := a.(*net.TCPAddr); ok {
-		ip, _ := netip.AddrFromSlice(ta.IP)
-		return ip.Unmap()
-	}
-	if ap, err := netip.ParseAddrPort(a.String()); err == nil {
-		return ap.Addr().Unmap()
-	}
-	return netip.Addr{}
 }

@@ -316,15 +316,7 @@ func listen(t testing.TB) net.Listener {
 func waitBusy(t testing.TB, s *Server) {
 	t.Helper()
 	for {
-		s.mu.Lock()
-		busy := false
-		for c := range s.conns {
-			c.mu.Lock()
-			busy = busy || c.busy
-			c.mu.Unlock()
-		}
-		s.mu.Unlock()
-		if busy {
+		if _, busy := s.conns.Count(); busy > 0 {
 			return
 		}
 		time.Sleep(time.Millisecond)
@@ -335,10 +327,7 @@ func waitBusy(t testing.TB, s *Server) {
 func waitConns(t testing.TB, s *Server, n int) {
 	t.Helper()
 	for {
-		s.mu.Lock()
-		got := len(s.conns)
-		s.mu.Unlock()
-		if got == n {
+		if open, _ := s.conns.Count(); open == n {
 			return
 		}
 		time.Sleep(time.Millisecond)

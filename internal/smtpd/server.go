@@ -20,7 +20,7 @@
 //     relay. Quoted local parts reach directory.ParseAddress with their
 //     quotes removed ("a@b"@local becomes a@b@local) and are refused there.
 //   - Limits go-smtp lacks or applies differently: connections per IP
-//     (limitListener), an idle read timeout that does not cut off a slow
+//     (netserve, through trackingListener), an idle read timeout that does not cut off a slow
 //     but moving DATA (trackedConn), errors per session, recipients per
 //     message counted here so refusals show in the metrics.
 package smtpd
@@ -32,9 +32,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/netip"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -43,6 +41,7 @@ import (
 	"mailport/internal/delivery"
 	"mailport/internal/directory"
 	"mailport/internal/metrics"
+	"mailport/internal/netserve"
 	"mailport/internal/srs"
 )
 
@@ -106,11 +105,9 @@ type Server struct {
 	m     *metrics.Metrics
 	proto string // metrics label: "smtp" or "submission"
 
-	mu       sync.Mutex
-	perIP    map[netip.Addr]int
-	conns    map[*trackedConn]struct{}
-	shutting bool
-	idle     *sync.Cond // signalled when a connection goes away
+	// conns accepts within MaxConnsPerIP and tracks the connections for
+	// Shutdown; go-smtp runs the accept loop.
+	conns *netserve.Server
 
 	ctx    context.Context // for deliveries; cancelled when Shutdown gives up
 	cancel context.CancelFunc
@@ -155,8 +152,7 @@ func New(cfg Config) *Server {
 		log:   cfg.Logger,
 		m:     cfg.Metrics,
 		proto: "smtp",
-		perIP: make(map[netip.Addr]int),
-		conns: make(map[*trackedConn]struct{}),
+		conns: netserve.New(netserve.Config{MaxConnsPerIP: cfg.MaxConnsPerIP}),
 	}
 	if cfg.Submission {
 		s.proto = "submission"
@@ -182,7 +178,6 @@ func New(cfg Config) *Server {
 			ensureStage(cfg.Logger, dl, "store", delivery.OutboundStage(cfg.Outbound))
 		}
 	}
-	s.idle = sync.NewCond(&s.mu)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 
 	ss := smtp.NewServer(backend{s})
@@ -231,7 +226,7 @@ func (l errorLog) Println(v ...any) {
 // Serve accepts plain connections (STARTTLS offered when Config.TLS is
 // set) until Shutdown. It returns nil after Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.serve(&limitListener{Listener: ln, srv: s})
+	return s.serve(trackingListener{s.conns.Listen(ln, s.refuser(false)), s})
 }
 
 // ServeTLS accepts implicit-TLS connections (RFC 8314, port 465).
@@ -239,14 +234,11 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 	if s.cfg.TLS == nil {
 		return errors.New("smtpd: ServeTLS needs Config.TLS")
 	}
-	return s.serve(tls.NewListener(&limitListener{Listener: ln, srv: s, implicit: true}, s.cfg.TLS))
+	return s.serve(tls.NewListener(trackingListener{s.conns.Listen(ln, s.refuser(true)), s}, s.cfg.TLS))
 }
 
 func (s *Server) serve(ln net.Listener) error {
-	s.mu.Lock()
-	shutting := s.shutting
-	s.mu.Unlock()
-	if shutting {
+	if s.isShutting() {
 		ln.Close()
 		return smtp.ErrServerClosed
 	}
@@ -258,9 +250,12 @@ func (s *Server) serve(ln net.Listener) error {
 }
 
 func (s *Server) isShutting() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.shutting
+	select {
+	case <-s.conns.Closing():
+		return true
+	default:
+		return false
+	}
 }
 
 // Shutdown stops accepting, closes idle connections, lets every message
@@ -268,105 +263,51 @@ func (s *Server) isShutting() bool {
 // connection), and returns when all connections are gone. If ctx ends
 // first, the remaining connections are closed and ctx's error returned.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.shutting = true
-	for c := range s.conns {
-		c.mu.Lock()
-		busy := c.busy
-		c.mu.Unlock()
-		if !busy {
-			// Idle (between commands or transactions): nothing was
-			// promised to the client, who will retry.
-			c.Conn.Close()
-		}
+	// Idle connections (between commands or transactions) are closed:
+	// nothing was promised to the client, who will retry.
+	if err := s.conns.Shutdown(ctx); err != nil {
+		s.cancel()
+		return err
 	}
-	s.mu.Unlock()
-
+	// Our connections are gone; go-smtp waits for its goroutines.
 	err := s.smtp.Shutdown(ctx)
 	if errors.Is(err, smtp.ErrServerClosed) {
 		err = nil
 	}
+	s.cancel()
 	if ctx.Err() != nil {
-		s.cancel()
-		s.mu.Lock()
-		for c := range s.conns {
-			c.Conn.Close()
-		}
-		s.mu.Unlock()
 		return ctx.Err()
 	}
-	// go-smtp waits for connections it accepted; wait for ours too
-	// (a connection refused at accept is not one of them).
-	s.mu.Lock()
-	for len(s.conns) > 0 {
-		s.idle.Wait()
-	}
-	s.mu.Unlock()
-	s.cancel()
 	return err
 }
 
-// track registers an accepted connection, enforcing the per-IP limit.
-func (s *Server) track(c net.Conn) (*trackedConn, error) {
-	ip := addrIP(c.RemoteAddr())
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shutting {
-		return nil, errShuttingDown
-	}
-	if s.perIP[ip] >= s.cfg.MaxConnsPerIP {
-		s.m.MessagesRejected.WithLabelValues("too_many_connections").Inc()
-		return nil, errTooManyConns
-	}
-	s.perIP[ip]++
-	tc := &trackedConn{Conn: c, srv: s, cid: newCID(), ip: ip, readTimeout: s.cfg.ReadTimeout}
-	s.conns[tc] = struct{}{}
+// track wraps a connection netserve took on; metrics and the log see it.
+func (s *Server) track(nc *netserve.Conn) *trackedConn {
+	tc := &trackedConn{Conn: nc, srv: s, cid: newCID(), ip: nc.Remote, readTimeout: s.cfg.ReadTimeout}
 	s.m.Connections.WithLabelValues(s.proto).Inc()
 	s.m.ActiveConnections.WithLabelValues(s.proto).Inc()
-	s.log.Info("connection", "cid", tc.cid, "remote", ip.String())
-	return tc, nil
+	s.log.Info("connection", "cid", tc.cid, "remote", tc.ip.String())
+	return tc
 }
 
+// untrack runs once, when c closes.
 func (s *Server) untrack(c *trackedConn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.conns[c]; !ok {
-		return
-	}
-	delete(s.conns, c)
-	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
-		delete(s.perIP, c.ip)
-	}
 	s.m.ActiveConnections.WithLabelValues(s.proto).Dec()
 	s.log.Info("connection closed", "cid", c.cid, "remote", c.ip.String())
-	s.idle.Broadcast()
 }
 
 // beginTransfer marks c busy for the length of a message transfer; it
 // fails once Shutdown has begun.
 func (s *Server) beginTransfer(c *trackedConn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.shutting {
-		return false
-	}
-	c.mu.Lock()
-	c.busy = true
-	c.mu.Unlock()
-	return true
+	return c.Conn.Busy() == nil
 }
 
-// endTransfer clears busy; during shutdown the connection closes right
-// after the reply to this message is written.
+// endTransfer marks c idle again; during shutdown the connection closes
+// right after the reply to this message is written.
 func (s *Server) endTransfer(c *trackedConn) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c.mu.Lock()
-	c.busy = false
-	if s.shutting {
-		c.closeAfterWrite = true
+	if c.Conn.Idle(0) != nil {
+		c.closeAfterReply()
 	}
-	c.mu.Unlock()
 }
 
 // backend creates a session per EHLO/HELO (and again after STARTTLS).
