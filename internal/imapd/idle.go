@@ -79,7 +79,7 @@ drain:
 				<-done
 				return "", errCloseConn
 			}
-		case <-s.srv.closingCh:
+		case <-s.srv.conns.Closing():
 			s.bye("server shutting down")
 			s.conn.Close()
 			<-done

@@ -24,6 +24,7 @@ import (
 	"mailport/internal/blob"
 	"mailport/internal/delivery"
 	"mailport/internal/metrics"
+	"mailport/internal/netserve"
 	"mailport/internal/notify"
 	"mailport/internal/store"
 )
@@ -83,19 +84,15 @@ type Server struct {
 	cidSeq    atomic.Uint64
 	ownCommit bool
 
+	// conns accepts within MaxConnsPerIP and tracks the connections for
+	// Shutdown.
+	conns *netserve.Server
+
+	mu sync.Mutex
 	// remoteAddr tells the client address of a connection; tests replace
 	// it to pose as a remote client while connecting over loopback.
 	remoteAddr func(net.Conn) netip.Addr
-
-	closingCh chan struct{} // closed when Shutdown starts
-	wg        sync.WaitGroup
-
-	mu        sync.Mutex
-	closing   bool
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	perIP     map[netip.Addr]int
-	perUser   map[int64]int
+	perUser    map[int64]int
 
 	// listings caches mailbox listings for SELECT (listing.go).
 	listings listingCache
@@ -132,13 +129,21 @@ func New(cfg Config) *Server {
 	}
 	s := &Server{
 		log:        cfg.Logger.With("proto", "imap"),
-		remoteAddr: connRemoteAddr,
-		closingCh:  make(chan struct{}),
-		listeners:  make(map[net.Listener]struct{}),
-		sessions:   make(map[*session]struct{}),
-		perIP:      make(map[netip.Addr]int),
+		remoteAddr: netserve.RemoteIP,
 		perUser:    make(map[int64]int),
 	}
+	s.conns = netserve.New(netserve.Config{
+		MaxConnsPerIP: cfg.MaxConnsPerIP,
+		RemoteAddr: func(c net.Conn) netip.Addr {
+			s.mu.Lock()
+			remoteAddr := s.remoteAddr
+			s.mu.Unlock()
+			return remoteAddr(c)
+		},
+		// Waiting sessions' reads are interrupted so they say BYE.
+		InterruptIdle: true,
+		Logger:        s.log,
+	})
 	if cfg.Committer == nil {
 		cfg.Committer = delivery.NewCommitter(cfg.Store, cfg.Blobs, cfg.Bus, cfg.Logger)
 		s.ownCommit = true
@@ -148,18 +153,6 @@ func New(cfg Config) *Server {
 	_, _ = rand.Read(b[:])
 	s.cidPrefix = hex.EncodeToString(b[:])
 	return s
-}
-
-// connRemoteAddr is the client's IP address, unmapped from IPv4-in-IPv6;
-// the zero Addr when the connection has no IP peer.
-func connRemoteAddr(c net.Conn) netip.Addr {
-	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
-		return ta.AddrPort().Addr().Unmap()
-	}
-	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
-		return ap.Addr().Unmap()
-	}
-	return netip.Addr{}
 }
 
 // Serve accepts plain IMAP connections on ln (STARTTLS is offered when
@@ -179,94 +172,58 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 }
 
 func (s *Server) serve(ln net.Listener, implicitTLS bool) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		ln.Close()
+	err := s.conns.Serve(ln, s.sessionHandler(implicitTLS), s.refuser(implicitTLS))
+	if errors.Is(err, netserve.ErrServerClosed) {
 		return ErrServerClosed
 	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-	}()
-
-	var backoff time.Duration
-	for {
-		conn, err := ln.Accept()
-		if err != nil {
-			if s.isClosing() {
-				return ErrServerClosed
-			}
-			var ne interface{ Timeout() bool }
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn("imap: accept failed, retrying", "err", err, "retry_in", backoff)
-				time.Sleep(backoff)
-				continue
-			}
-			return fmt.Errorf("imapd: accept: %w", err)
-		}
-		backoff = 0
-		s.startSession(conn, implicitTLS)
-	}
+	return fmt.Errorf("imapd: %w", err)
 }
 
-func (s *Server) isClosing() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closing
-}
-
-// startSession registers conn and runs its session in a goroutine, or
-// turns it away when shutting down or over the per-address limit.
+// startSession runs a session on conn, accepted elsewhere, or turns it
+// away when shutting down or over the per-address limit.
 func (s *Server) startSession(conn net.Conn, implicitTLS bool) {
-	s.mu.Lock()
-	remote := s.remoteAddr(conn)
-	s.mu.Unlock()
+	s.conns.ServeConn(conn, s.sessionHandler(implicitTLS), s.refuser(implicitTLS))
+}
+
+// connLog is the logger of one connection, named by a connection id.
+func (s *Server) connLog(remote netip.Addr) *slog.Logger {
 	cid := s.cidPrefix + "-" + strconv.FormatUint(s.cidSeq.Add(1), 10)
-	log := s.log.With("cid", cid, "remote", remote.String())
-	if m := s.cfg.Metrics; m != nil {
-		m.Connections.WithLabelValues("imap").Inc()
-	}
+	return s.log.With("cid", cid, "remote", remote.String())
+}
 
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		conn.Close()
-		return
-	}
-	if s.perIP[remote] >= s.cfg.MaxConnsPerIP {
-		s.mu.Unlock()
-		log.Info("imap: too many connections from address", "limit", s.cfg.MaxConnsPerIP)
-		go func() {
-			// Best effort; with implicit TLS the handshake is bounded by
-			// the deadline too. RFC 9051 section 7.1.5: BYE at greeting.
-			conn.SetDeadline(time.Now().Add(handshakeTimeout))
-			if implicitTLS {
-				conn = tls.Server(conn, s.cfg.TLS)
-			}
-			fmt.Fprintf(conn, "* BYE [UNAVAILABLE] too many connections from your address\r\n")
-			conn.Close()
-		}()
-		return
-	}
-	s.perIP[remote]++
-	ss := newSession(s, conn, remote, implicitTLS, log)
-	s.sessions[ss] = struct{}{}
-	s.wg.Add(1)
-	s.mu.Unlock()
-	if m := s.cfg.Metrics; m != nil {
-		m.ActiveConnections.WithLabelValues("imap").Inc()
-	}
-
-	go func() {
-		defer s.wg.Done()
+func (s *Server) sessionHandler(implicitTLS bool) func(*netserve.Conn) {
+	return func(nc *netserve.Conn) {
+		if m := s.cfg.Metrics; m != nil {
+			m.Connections.WithLabelValues("imap").Inc()
+			m.ActiveConnections.WithLabelValues("imap").Inc()
+		}
+		ss := newSession(s, nc, implicitTLS, s.connLog(nc.Remote))
 		defer s.endSession(ss)
 		ss.run()
-	}()
+	}
+}
+
+// refuser turns a connection away: silently while shutting down, with
+// BYE when its address has too many connections.
+func (s *Server) refuser(implicitTLS bool) netserve.Refuser {
+	return func(conn net.Conn, remote netip.Addr, reason error) {
+		if m := s.cfg.Metrics; m != nil {
+			m.Connections.WithLabelValues("imap").Inc()
+		}
+		if errors.Is(reason, netserve.ErrShuttingDown) {
+			conn.Close()
+			return
+		}
+		s.connLog(remote).Info("imap: too many connections from address", "limit", s.cfg.MaxConnsPerIP)
+		// Best effort; with implicit TLS the handshake is bounded by the
+		// deadline too. RFC 9051 section 7.1.5: BYE at greeting.
+		conn.SetDeadline(time.Now().Add(handshakeTimeout))
+		if implicitTLS {
+			conn = tls.Server(conn, s.cfg.TLS)
+		}
+		fmt.Fprintf(conn, "* BYE [UNAVAILABLE] too many connections from your address\r\n")
+		conn.Close()
+	}
 }
 
 func (s *Server) endSession(ss *session) {
@@ -275,10 +232,6 @@ func (s *Server) endSession(ss *session) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.sessions, ss)
-	if s.perIP[ss.remote]--; s.perIP[ss.remote] <= 0 {
-		delete(s.perIP, ss.remote)
-	}
 	if ss.account.ID != 0 {
 		if s.perUser[ss.account.ID]--; s.perUser[ss.account.ID] <= 0 {
 			delete(s.perUser, ss.account.ID)
@@ -301,19 +254,19 @@ func (s *Server) claimUser(accountID int64) bool {
 // setWaiting marks a session as waiting for the client between commands
 // (or not). Entering the wait arms the autologout deadline; it fails once
 // the server is shutting down so that no new command starts. Shutdown
-// interrupts waiting sessions' reads under the same lock, so none is
-// missed.
+// interrupts waiting sessions' reads under the same lock (netserve), so
+// none is missed.
 func (s *Server) setWaiting(ss *session, waiting bool) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closing {
+	var err error
+	if waiting {
+		err = ss.nc.Idle(s.cfg.IdleTimeout)
+	} else {
+		err = ss.nc.Busy()
+	}
+	if errors.Is(err, netserve.ErrShuttingDown) {
 		return errShuttingDown
 	}
-	ss.waiting = waiting
-	if waiting {
-		return ss.conn.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
-	}
-	return nil
+	return err
 }
 
 // Shutdown stops the listeners, says "* BYE" to sessions waiting for a
@@ -321,37 +274,11 @@ func (s *Server) setWaiting(ss *session, waiting bool) error {
 // it. When ctx ends first the remaining connections are closed and ctx's
 // error returned.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if !s.closing {
-		s.closing = true
-		close(s.closingCh)
-	}
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	for ss := range s.sessions {
-		if ss.waiting {
-			ss.conn.SetReadDeadline(time.Now())
-		}
-	}
-	s.mu.Unlock()
-
-	done := make(chan struct{})
-	go func() {
-		s.wg.Wait()
-		close(done)
-	}()
-	var err error
-	select {
-	case <-done:
-	case <-ctx.Done():
-		s.mu.Lock()
-		for ss := range s.sessions {
-			ss.conn.Close()
-		}
-		s.mu.Unlock()
-		<-done
-		err = ctx.Err()
+	err := s.conns.Shutdown(ctx)
+	if err != nil {
+		// The connections are closed; their sessions end soon and must
+		// be done with the Committer before it closes.
+		s.conns.Wait()
 	}
 	if s.ownCommit {
 		s.cfg.Committer.Close()

@@ -19,6 +19,7 @@ import (
 
 	"mailport/internal/auth"
 	"mailport/internal/imapd/wire"
+	"mailport/internal/netserve"
 	"mailport/internal/notify"
 	"mailport/internal/store"
 )
@@ -73,7 +74,8 @@ func bad(format string, args ...any) error {
 // goroutine; IDLE adds a second one that only reads "DONE" (idle.go).
 type session struct {
 	srv    *Server
-	conn   net.Conn // the client connection; a *tls.Conn once TLS is on
+	nc     *netserve.Conn // as accepted: tells Shutdown whether we wait
+	conn   net.Conn       // the client connection; a *tls.Conn once TLS is on
 	remote netip.Addr
 	log    *slog.Logger
 	ctx    context.Context
@@ -89,10 +91,6 @@ type session struct {
 	r          *wire.Reader
 	w          *wire.Writer
 
-	// waiting is true while the session waits for the next command;
-	// guarded by srv.mu (Shutdown reads it).
-	waiting bool
-
 	state   state
 	account store.Account
 	sub     *notify.Subscription
@@ -106,9 +104,9 @@ type session struct {
 	sel *selected
 }
 
-func newSession(srv *Server, conn net.Conn, remote netip.Addr, implicitTLS bool, log *slog.Logger) *session {
+func newSession(srv *Server, nc *netserve.Conn, implicitTLS bool, log *slog.Logger) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &session{srv: srv, conn: conn, remote: remote, tls: implicitTLS, log: log, ctx: ctx, cancel: cancel}
+	return &session{srv: srv, nc: nc, conn: nc.Conn, remote: nc.Remote, tls: implicitTLS, log: log, ctx: ctx, cancel: cancel}
 }
 
 // setupIO (re)builds the buffered reader, writer and the wire codec on rd
@@ -171,7 +169,7 @@ func (s *session) run() {
 			return
 		}
 		tc.SetDeadline(time.Time{})
-		s.replaceConn(tc)
+		s.conn = tc
 	}
 	s.setupIO(s.conn, s.conn)
 	s.log.Debug("imap: connected", "tls", s.tls)
@@ -186,14 +184,6 @@ func (s *session) run() {
 			return
 		}
 	}
-}
-
-// replaceConn swaps the connection under the server's lock, which
-// Shutdown holds while it interrupts reads.
-func (s *session) replaceConn(c net.Conn) {
-	s.srv.mu.Lock()
-	s.conn = c
-	s.srv.mu.Unlock()
 }
 
 func (s *session) close() {

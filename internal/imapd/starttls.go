@@ -30,7 +30,7 @@ func (s *session) cmdStartTLS(cmd *wire.Command) (string, error) {
 		return "", errCloseConn
 	}
 	tc.SetDeadline(time.Time{})
-	s.replaceConn(tc)
+	s.conn = tc
 	s.tls = true
 	s.setupIO(tc, tc)
 	s.log.Debug("imap: tls started")
