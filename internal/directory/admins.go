@@ -143,7 +143,8 @@ func (sc *Scope) CreateAdmin(ctx context.Context, n NewAdmin) (Admin, error) {
 	}
 	if n.Role == store.RoleDomainAdmin {
 		n.Limits.AccountID = a.ID
-		if err := sc.s.st.SetAdminDomains(ctx, a.ID, domains); err == nil {
+		err := sc.s.st.SetAdminDomains(ctx, a.ID, domains)
+		if err == nil {
 			err = sc.s.st.SetAdminLimits(ctx, n.Limits)
 		}
 		if err != nil {
