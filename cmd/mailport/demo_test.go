@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"math/rand/v2"
@@ -10,28 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"mailport/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the demo goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // freePortsBase finds a base N where every listener's N+port is free now.
 func freePortsBase(t *testing.T) int {
@@ -56,10 +38,10 @@ func freePortsBase(t *testing.T) int {
 }
 
 // runDemo starts `mailport demo` and waits for its banner.
-func runDemo(t *testing.T, dir string, base int) (stdout *syncBuffer, stop func() int) {
+func runDemo(t *testing.T, dir string, base int) (stdout *testutil.SyncBuffer, stop func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr := &testutil.SyncBuffer{}, &testutil.SyncBuffer{}
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"demo", "--data", dir, "--ports-base", fmt.Sprint(base)}, strings.NewReader(""), stdout, stderr)

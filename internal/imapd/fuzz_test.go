@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"mailport/internal/testutil"
 )
 
 // FuzzSession feeds arbitrary bytes to a logged-in session with INBOX
@@ -41,7 +43,7 @@ func FuzzSession(f *testing.F) {
 	ts.srv.mu.Lock()
 	ts.srv.remoteAddr = func(net.Conn) netip.Addr { return netip.MustParseAddr("127.0.0.1") }
 	ts.srv.mu.Unlock()
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	ts.srv.log = slog.New(slog.NewTextHandler(&logs, nil))
 	ts.deliver("INBOX", testMessage("one"))
 	ts.deliver("INBOX", testMessage("two"), `\Seen`)

@@ -1,37 +1,18 @@
 package imapd
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
 	"mailport/internal/metrics"
+	"mailport/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestShutdown(t *testing.T) {
 	ts := newTestServer(t)
@@ -102,7 +83,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestLogsAndMetrics(t *testing.T) {
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	m := metrics.New()
 	ts := newTestServer(t, func(c *Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -2,7 +2,6 @@ package pop3d
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -26,6 +25,7 @@ import (
 	"mailport/internal/blob"
 	"mailport/internal/notify"
 	"mailport/internal/store"
+	"mailport/internal/testutil"
 )
 
 // fakeStore implements the store methods the POP3 server uses, in memory.
@@ -136,7 +136,7 @@ type testEnv struct {
 	srv    *Server
 	addr   string
 	pool   *x509.CertPool // trusts the server's certificate
-	logs   *syncBuffer
+	logs   *testutil.SyncBuffer
 	served chan error
 }
 
@@ -207,7 +207,7 @@ func setupEnv(t testing.TB, opts ...envOption) *testEnv {
 	st.mailboxes[11] = &store.Mailbox{ID: 11, AccountID: aliceID, Name: "Sent", UIDValidity: 999, UIDNext: 1}
 
 	cert, pool := selfSignedCert(t)
-	logs := &syncBuffer{}
+	logs := &testutil.SyncBuffer{}
 	logger := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	bus := notify.NewBus()
 	cfg := Config{
@@ -299,24 +299,6 @@ func selfSignedCert(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	pool := x509.NewCertPool()
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
-}
-
-// syncBuffer is a bytes.Buffer safe for the server's concurrent logging.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // client is a minimal POP3 client for the tests.

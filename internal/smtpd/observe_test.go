@@ -1,10 +1,8 @@
 package smtpd
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,25 +11,8 @@ import (
 
 	"mailport/internal/delivery"
 	"mailport/internal/metrics"
+	"mailport/internal/testutil"
 )
-
-// syncBuffer is a bytes.Buffer safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // value reads a counter or gauge.
 func value(t *testing.T, c prometheus.Metric) float64 {
@@ -48,7 +29,7 @@ func value(t *testing.T, c prometheus.Metric) float64 {
 
 func TestLogsAndMetrics(t *testing.T) {
 	w := newWorld(t)
-	var logs syncBuffer
+	var logs testutil.SyncBuffer
 	cfg := w.config()
 	cfg.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	m := metrics.New()
