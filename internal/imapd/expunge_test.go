@@ -50,3 +50,27 @@ func TestExpungeDeferred(t *testing.T) {
 	c.cmd("g FETCH 1 (UID)").ok().xuntagged("* 1 FETCH (UID 1)")
 	c.cmd("h NOOP").ok().xuntagged("* 1 EXPUNGE")
 }
+
+// A message another session expunged is still in this session's view until
+// the expunge may be reported; fetching its body then answers for the rest
+// and says why one is missing (RFC 5530 EXPUNGEISSUED).
+func TestFetchExpungedByOther(t *testing.T) {
+	ts := newTestServer(t)
+	for _, s := range []string{"one", "two"} {
+		ts.deliver("INBOX", testMessage(s))
+	}
+	c := ts.conn().login()
+	c.cmd("a SELECT INBOX").ok()
+	other := ts.conn().login()
+	other.cmd("a SELECT INBOX").ok()
+	other.cmd(`b STORE 1 +FLAGS.SILENT (\Deleted)`).ok()
+	other.cmd("c EXPUNGE").ok()
+	c.cmd("b FETCH 1:2 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])").no().code("EXPUNGEISSUED")
+	if got := c.untaggedWith("* 2 FETCH"); len(got) != 1 {
+		t.Fatalf("message 2 not fetched: %v", c.responses())
+	}
+	if got := c.untaggedWith("* 1 FETCH"); len(got) != 0 {
+		t.Fatalf("expunged message fetched: %v", got)
+	}
+	c.cmd("c NOOP").ok().untagged("* 1 EXPUNGE")
+}

@@ -3,6 +3,7 @@ package imapd
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"slices"
 
 	"mailport/internal/imapd/wire"
@@ -69,6 +70,7 @@ func (s *session) cmdFetch(cmd *wire.Command) (string, error) {
 		ld.want(uids)
 	}
 	opt := fetchOptions{UID: cmd.UID, CondStore: s.condstore, Binary: true}
+	expunged := false
 	for _, i := range idx {
 		m := sel.message(i)
 		needSeen, err := writeFetch(s.w, ld, m, args.Items, opt)
@@ -82,6 +84,14 @@ func (s *session) cmdFetch(cmd *wire.Command) (string, error) {
 				// Part of a response line is out: the stream is broken.
 				s.log.Warn("imap: fetch response broken", "uid", m.UID, "err", err)
 				return "", errCloseConn
+			}
+			if errors.Is(err, store.ErrNotFound) || errors.Is(err, fs.ErrNotExist) {
+				// Expunged by another session after this one's view was
+				// made; the expunge itself may not be reported during
+				// FETCH (RFC 9051 section 7.5.1). Send what exists and
+				// say so (RFC 5530 EXPUNGEISSUED).
+				expunged = true
+				continue
 			}
 			s.log.Warn("imap: fetch", "uid", m.UID, "err", err)
 			return "", no("SERVERBUG", "fetching message %d failed", m.Seq)
@@ -101,6 +111,9 @@ func (s *session) cmdFetch(cmd *wire.Command) (string, error) {
 	}
 	if err := s.w.Err(); err != nil {
 		return "", errCloseConn
+	}
+	if expunged {
+		return "", no("EXPUNGEISSUED", "some of the requested messages no longer exist")
 	}
 	return "", nil
 }
