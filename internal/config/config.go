@@ -86,6 +86,15 @@ type Queue struct {
 	// ("" = the system's choice); set it when the host has several
 	// addresses and SPF names one of them.
 	SourceAddress string `toml:"source_address,omitempty"`
+	// Smarthost, when set ("host:port"), receives all outbound mail
+	// instead of the recipients' MX hosts. SmarthostTLS is "starttls"
+	// (default, certificate verified), "tls" (implicit), "opportunistic"
+	// or "none"; the password is read from SmarthostPasswordFile so the
+	// config file itself holds no secret.
+	Smarthost             string `toml:"smarthost,omitempty"`
+	SmarthostTLS          string `toml:"smarthost_tls,omitempty"`
+	SmarthostUsername     string `toml:"smarthost_username,omitempty"`
+	SmarthostPasswordFile string `toml:"smarthost_password_file,omitempty"`
 }
 
 // Submission limits what one authenticated user may send. The hourly count
@@ -199,6 +208,19 @@ func (c *Config) Validate() error {
 	}
 	if c.Submission.MaxMessagesPerHour < 0 || c.Submission.MaxRecipients < 0 {
 		return errors.New("config: submission limits must not be negative")
+	}
+	if q := c.Queue; q.Smarthost != "" {
+		if _, _, err := net.SplitHostPort(q.Smarthost); err != nil {
+			return fmt.Errorf("config: queue.smarthost %q: want host:port", q.Smarthost)
+		}
+		switch q.SmarthostTLS {
+		case "", "starttls", "tls", "opportunistic", "none":
+		default:
+			return fmt.Errorf("config: queue.smarthost_tls %q: want starttls, tls, opportunistic or none", q.SmarthostTLS)
+		}
+		if (q.SmarthostUsername == "") != (q.SmarthostPasswordFile == "") {
+			return errors.New("config: queue.smarthost_username and smarthost_password_file go together")
+		}
 	}
 	if c.Database.Driver != "sqlite" {
 		return fmt.Errorf("config: database driver %q not supported (use sqlite)", c.Database.Driver)

@@ -66,13 +66,16 @@ func TestLoadErrors(t *testing.T) {
 		"hostname = \"\"\n":                      "hostname is empty",
 		"hostname = \"a.test\"\nbogus = 1\n":     "unknown key",
 		"hostname = \"a.test\"\nports_base = -1": "ports_base",
-		"hostname = \"a.test\"\n[database]\ndriver = \"oracle\"\n":    "not supported",
-		"hostname = \"a.test\"\nlisten_address = \"nope\"\n":          "listen_address",
-		"hostname = \"a.test\"\n[listeners]\nfoo = \"127.0.0.1:1\"\n": "unknown listener",
-		"hostname = \"a.test\"\n[listeners]\nsmtp = \"no-port\"\n":    "listener smtp",
-		"hostname = \"a.test\"\nhostname = \"b.test\"\n":              "mailport.toml",
-		"hostname = \"a.test\"\n[submission]\nmax_recipients = -1\n":  "submission limits",
-		"hostname = \"a.test\"\n[queue]\nsource_address = \"x\"\n":    "source_address",
+		"hostname = \"a.test\"\n[database]\ndriver = \"oracle\"\n":                                     "not supported",
+		"hostname = \"a.test\"\nlisten_address = \"nope\"\n":                                           "listen_address",
+		"hostname = \"a.test\"\n[listeners]\nfoo = \"127.0.0.1:1\"\n":                                  "unknown listener",
+		"hostname = \"a.test\"\n[listeners]\nsmtp = \"no-port\"\n":                                     "listener smtp",
+		"hostname = \"a.test\"\nhostname = \"b.test\"\n":                                               "mailport.toml",
+		"hostname = \"a.test\"\n[queue]\nsmarthost = \"relay.test\"\n":                                 "want host:port",
+		"hostname = \"a.test\"\n[queue]\nsmarthost = \"relay.test:587\"\nsmarthost_tls = \"maybe\"\n":  "smarthost_tls",
+		"hostname = \"a.test\"\n[queue]\nsmarthost = \"relay.test:587\"\nsmarthost_username = \"u\"\n": "go together",
+		"hostname = \"a.test\"\n[submission]\nmax_recipients = -1\n":                                   "submission limits",
+		"hostname = \"a.test\"\n[queue]\nsource_address = \"x\"\n":                                     "source_address",
 	}
 	for content, want := range cases {
 		dir := t.TempDir()
