@@ -5,10 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+
+	"mailport/internal/blob"
 )
 
 // The queue keeps its entries in its own SQLite file, DIR/queue.db, rather
@@ -38,7 +41,8 @@ CREATE TABLE IF NOT EXISTS entries (
 	dsn_sent     INTEGER NOT NULL DEFAULT 0,
 	dkim_signed  INTEGER NOT NULL DEFAULT 0,
 	route_host   TEXT NOT NULL DEFAULT '',
-	route_port   INTEGER NOT NULL DEFAULT 0
+	route_port   INTEGER NOT NULL DEFAULT 0,
+	body_offset  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_next_attempt ON entries(next_attempt);
 CREATE TABLE IF NOT EXISTS recipients (
@@ -58,9 +62,12 @@ CREATE TABLE IF NOT EXISTS recipients (
 
 type db struct {
 	sql *sql.DB
+	// commits applies every write of the queue's own process (group
+	// commit, see committer).
+	commits *committer
 }
 
-func openDB(ctx context.Context, path string) (*db, error) {
+func openDB(ctx context.Context, path string, blobs *blob.Store, log *slog.Logger) (*db, error) {
 	if strings.ContainsAny(path, "?#") {
 		return nil, fmt.Errorf("queue: unusable database path %q", path)
 	}
@@ -85,7 +92,25 @@ func openDB(ctx context.Context, path string) (*db, error) {
 		s.Close()
 		return nil, fmt.Errorf("queue: upgrade schema in %s: %w", path, err)
 	}
-	return &db{sql: s}, nil
+	if err := addColumn(ctx, s, "body_offset", `ALTER TABLE entries ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0`); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("queue: upgrade schema in %s: %w", path, err)
+	}
+	return &db{sql: s, commits: newCommitter(s, blobs, log)}, nil
+}
+
+// addColumn adds a column to entries in a queue file created before it
+// existed.
+func addColumn(ctx context.Context, s *sql.DB, name, stmt string) error {
+	var n int
+	if err := s.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('entries') WHERE name = ?`, name).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	_, err := s.ExecContext(ctx, stmt)
+	return err
 }
 
 // addRouteColumns adds the per-entry route (Via) to a queue file created
@@ -109,21 +134,16 @@ func addRouteColumns(ctx context.Context, s *sql.DB) error {
 	return nil
 }
 
-func (d *db) close() error { return d.sql.Close() }
+func (d *db) close() error {
+	d.commits.close()
+	return d.sql.Close()
+}
 
-func (d *db) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := d.sql.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("queue: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("queue: commit: %w", err)
-	}
-	return nil
+// tx applies fn through the group commit: it returns once fn's writes are
+// committed (and durable, synchronous=FULL), or with fn's error, its
+// writes undone.
+func (d *db) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	return d.commits.submit(ctx, nil, fn)
 }
 
 func unixNano(t time.Time) int64 { return t.UnixNano() }
@@ -135,15 +155,17 @@ func fromNano(n int64) time.Time {
 	return time.Unix(0, n)
 }
 
+// insert stores a new entry; its blob's directory entry is made durable
+// in the same round, before the row.
 func (d *db) insert(ctx context.Context, e *Entry) error {
-	return d.tx(ctx, func(tx *sql.Tx) error {
+	return d.commits.submit(ctx, []string{e.BlobID}, func(ctx context.Context, tx *sql.Tx) error {
 		host, port := "", 0
 		if e.Route != nil {
 			host, port = e.Route.Host, e.Route.Port
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO entries (id, sender, blob_id, size, eight_bit, created, next_attempt, dkim_signed, route_host, route_port)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, e.From, e.BlobID, e.Size, e.EightBit, unixNano(e.Created), unixNano(e.NextAttempt), e.DKIMSigned, host, port)
+		_, err := tx.ExecContext(ctx, `INSERT INTO entries (id, sender, blob_id, size, eight_bit, created, next_attempt, dkim_signed, route_host, route_port, body_offset)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.From, e.BlobID, e.Size, e.EightBit, unixNano(e.Created), unixNano(e.NextAttempt), e.DKIMSigned, host, port, e.Offset)
 		if err != nil {
 			return fmt.Errorf("queue: insert entry: %w", err)
 		}
@@ -162,7 +184,7 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const entryColumns = `id, sender, blob_id, size, eight_bit, created, next_attempt, attempts, last_error, dsn_sent, dkim_signed, route_host, route_port`
+const entryColumns = `id, sender, blob_id, size, eight_bit, created, next_attempt, attempts, last_error, dsn_sent, dkim_signed, route_host, route_port, body_offset`
 
 // entries loads the entries selected by where (with args), with their
 // recipients, ordered by next attempt.
@@ -178,7 +200,7 @@ func (d *db) entries(ctx context.Context, q queryer, where string, args ...any) 
 		var created, next int64
 		var routeHost string
 		var routePort int
-		if err := rows.Scan(&e.ID, &e.From, &e.BlobID, &e.Size, &e.EightBit, &created, &next, &e.Attempts, &e.LastError, &e.DSNSent, &e.DKIMSigned, &routeHost, &routePort); err != nil {
+		if err := rows.Scan(&e.ID, &e.From, &e.BlobID, &e.Size, &e.EightBit, &created, &next, &e.Attempts, &e.LastError, &e.DSNSent, &e.DKIMSigned, &routeHost, &routePort, &e.Offset); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("queue: scan entry: %w", err)
 		}
@@ -300,7 +322,7 @@ func (d *db) nextDue(ctx context.Context, skip map[string]bool) (time.Time, erro
 // entry was removed meanwhile (`mailport queue remove` from another
 // process), so the caller does not resurrect it.
 func (d *db) saveAttempt(ctx context.Context, e *Entry) error {
-	return d.tx(ctx, func(tx *sql.Tx) error {
+	return d.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE entries SET next_attempt = ?, attempts = ?, last_error = ?, dsn_sent = ? WHERE id = ?`,
 			unixNano(e.NextAttempt), e.Attempts, e.LastError, e.DSNSent, e.ID)
 		if err != nil {
@@ -335,7 +357,7 @@ func (d *db) setNextAttempt(ctx context.Context, id string, t time.Time) error {
 // delete removes an entry and returns its blob id.
 func (d *db) delete(ctx context.Context, id string) (string, error) {
 	var blobID string
-	err := d.tx(ctx, func(tx *sql.Tx) error {
+	err := d.tx(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `SELECT blob_id FROM entries WHERE id = ?`, id).Scan(&blobID); err != nil {
 			if errors.Is(err, sql.ErrNoRows) {
 				return fmt.Errorf("queue: entry %q: %w", id, ErrNotFound)

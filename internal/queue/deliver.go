@@ -131,6 +131,7 @@ func (q *Queue) deliverRemote(ctx context.Context, e *Entry, domain string, rcpt
 		return all(temporary("4.3.0", "open queued message: %v", err))
 	}
 	defer f.Close()
+	body := io.NewSectionReader(f, e.Offset, e.Size)
 
 	targets, res := q.targets(ctx, e, domain)
 	if res != nil {
@@ -149,19 +150,19 @@ func (q *Queue) deliverRemote(ctx context.Context, e *Entry, domain string, rcpt
 				break
 			}
 			conns++
-			if _, err := f.Seek(0, io.SeekStart); err != nil {
+			if _, err := body.Seek(0, io.SeekStart); err != nil {
 				return all(temporary("4.3.0", "rewind queued message: %v", err))
 			}
-			rs, herr := q.attempt(ctx, t, ip, e, rcpts, f, t.tls)
+			rs, herr := q.attempt(ctx, t, ip, e, rcpts, body, t.tls)
 			if herr != nil && herr.tlsFailed && t.tls == tlsOpportunistic {
 				// RFC 7435 section 3 (opportunistic security): a
 				// failed TLS handshake does not stop delivery in
 				// the clear, since without TLS nothing was promised.
 				q.log.Info("STARTTLS failed, retrying without TLS", "host", t.host, "ip", ip, "error", herr.text)
-				if _, err := f.Seek(0, io.SeekStart); err != nil {
+				if _, err := body.Seek(0, io.SeekStart); err != nil {
 					return all(temporary("4.3.0", "rewind queued message: %v", err))
 				}
-				rs, herr = q.attempt(ctx, t, ip, e, rcpts, f, tlsOff)
+				rs, herr = q.attempt(ctx, t, ip, e, rcpts, body, tlsOff)
 			}
 			if herr == nil {
 				return rs

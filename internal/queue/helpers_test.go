@@ -344,13 +344,8 @@ func newEnv(t *testing.T, port int) *env {
 		PollInterval: 50 * time.Millisecond,
 		Logger:       slog.New(slog.NewTextHandler(io.Discard, nil)),
 		IsLocal:      func(a string) bool { return domainOf(a) == "local.test" },
-		LocalDeliver: func(ctx context.Context, from, rcpt, blobID string) error {
-			f, err := bs.Open(blobID)
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			b, err := io.ReadAll(f)
+		LocalDeliver: func(ctx context.Context, from, rcpt string, body io.Reader) error {
+			b, err := io.ReadAll(body)
 			if err != nil {
 				return err
 			}

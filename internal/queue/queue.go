@@ -70,7 +70,11 @@ type Entry struct {
 	From       string
 	Recipients []Recipient
 	BlobID     string
-	Size       int64
+	// Offset is where the message starts in its blob: a blob shared with
+	// the spool (EnqueueLink) may begin with fields that are not sent
+	// on, like Return-Path. Size counts from Offset.
+	Offset int64
+	Size   int64
 	// EightBit is set when the body has octets above 127 (RFC 6152).
 	EightBit    bool
 	Created     time.Time
@@ -173,11 +177,11 @@ type Config struct {
 	// IsLocal tells whether an address is hosted here; LocalDeliver then
 	// delivers to it instead of SMTP (used for bounces to local senders).
 	IsLocal func(addr string) bool
-	// LocalDeliver delivers the blob blobID from from to the local
-	// address rcpt. The blob stays the queue's: read it during the call.
+	// LocalDeliver delivers the message read from body, from from to the
+	// local address rcpt. body is the queue's: read it during the call.
 	// An error with a Temporary() bool method that returns false is
 	// permanent; any other error is retried.
-	LocalDeliver func(ctx context.Context, from, rcpt, blobID string) error
+	LocalDeliver func(ctx context.Context, from, rcpt string, body io.Reader) error
 	Logger       *slog.Logger
 	Metrics      *Metrics
 	// Now is the clock; default time.Now.
@@ -266,14 +270,15 @@ func New(cfg Config) (*Queue, error) {
 		}
 		cfg.Smarthost = &sh
 	}
-	d, err := openDB(context.Background(), filepath.Join(cfg.Dir, "queue.db"))
+	log := cfg.Logger.With("component", "queue")
+	d, err := openDB(context.Background(), filepath.Join(cfg.Dir, "queue.db"), cfg.Blobs, log)
 	if err != nil {
 		return nil, err
 	}
 	return &Queue{
 		cfg:      cfg,
 		db:       d,
-		log:      cfg.Logger.With("component", "queue"),
+		log:      log,
 		wake:     make(chan struct{}, 1),
 		closing:  make(chan struct{}),
 		inflight: map[string]bool{},
@@ -318,24 +323,85 @@ func Via(host string, port int) Option {
 // Enqueue stores a message for delivery to rcpts and returns its id. When
 // it returns nil the message is durable (blob and row fsynced); the body is
 // written once whatever the number of recipients. from "" is the null
-// sender.
+// sender. Concurrent calls share one queue.db commit (group commit).
 func (q *Queue) Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader, opts ...Option) (string, error) {
+	e, err := q.newEntry(from, rcpts, opts)
+	if err != nil {
+		return "", err
+	}
+	cr := &eightBitReader{r: body}
+	id, size, err := q.cfg.Blobs.Put(ctx, cr, q.cfg.MaxMessageBytes)
+	if err != nil {
+		return "", fmt.Errorf("queue: store message: %w", err)
+	}
+	e.BlobID, e.Size, e.EightBit = id, size, cr.eightBit
+	return q.commitEntry(ctx, e)
+}
+
+// EnqueueLink queues the message that the blob blobID holds from offset
+// skip on, without copying it: the entry gets a hard link to the blob
+// (blob.Link), so the caller may delete its own id afterwards. The blob's
+// content must already be fsynced (blob.Store.Put does that); the link's
+// directory entry is made durable with the entry's row. It is Enqueue for
+// a message that is on disk already, like the spooled copy of a
+// submission, and saves writing and fsyncing the content a second time.
+func (q *Queue) EnqueueLink(ctx context.Context, from string, rcpts []string, blobID string, skip int64, opts ...Option) (string, error) {
+	e, err := q.newEntry(from, rcpts, opts)
+	if err != nil {
+		return "", err
+	}
+	if skip < 0 {
+		return "", fmt.Errorf("queue: negative offset %d", skip)
+	}
+	f, err := q.cfg.Blobs.Open(blobID)
+	if err != nil {
+		return "", fmt.Errorf("queue: store message: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("queue: store message: %w", err)
+	}
+	if skip > fi.Size() {
+		return "", fmt.Errorf("queue: offset %d beyond the message (%d octets)", skip, fi.Size())
+	}
+	size := fi.Size() - skip
+	if q.cfg.MaxMessageBytes > 0 && size > q.cfg.MaxMessageBytes {
+		return "", fmt.Errorf("queue: store message: %w", blob.ErrTooLarge)
+	}
+	// The 8BITMIME decision needs one read of the content; it is in the
+	// page cache, just written by the caller.
+	cr := &eightBitReader{r: io.NewSectionReader(f, skip, size)}
+	if _, err := io.Copy(io.Discard, cr); err != nil {
+		return "", fmt.Errorf("queue: read message: %w", err)
+	}
+	id, err := q.cfg.Blobs.Link(blobID)
+	if err != nil {
+		return "", fmt.Errorf("queue: store message: %w", err)
+	}
+	e.BlobID, e.Offset, e.Size, e.EightBit = id, skip, size, cr.eightBit
+	return q.commitEntry(ctx, e)
+}
+
+// newEntry checks an Enqueue's envelope and returns the entry without its
+// message.
+func (q *Queue) newEntry(from string, rcpts []string, opts []Option) (*Entry, error) {
 	q.closeMu.Lock()
 	closed := q.closed
 	q.closeMu.Unlock()
 	if closed {
-		return "", ErrClosed
+		return nil, ErrClosed
 	}
 	if from != "" {
 		if err := checkAddress(from); err != nil {
-			return "", fmt.Errorf("queue: sender: %w", err)
+			return nil, fmt.Errorf("queue: sender: %w", err)
 		}
 	}
 	if len(rcpts) == 0 {
-		return "", errors.New("queue: no recipients")
+		return nil, errors.New("queue: no recipients")
 	}
 	if len(rcpts) > q.cfg.MaxRecipients {
-		return "", fmt.Errorf("queue: %d recipients, limit %d", len(rcpts), q.cfg.MaxRecipients)
+		return nil, fmt.Errorf("queue: %d recipients, limit %d", len(rcpts), q.cfg.MaxRecipients)
 	}
 	now := q.cfg.Now()
 	e := &Entry{ID: newEntryID(), From: from, Created: now, NextAttempt: now}
@@ -345,7 +411,7 @@ func (q *Queue) Enqueue(ctx context.Context, from string, rcpts []string, body i
 	seen := map[string]bool{}
 	for _, r := range rcpts {
 		if err := checkAddress(r); err != nil {
-			return "", fmt.Errorf("queue: recipient: %w", err)
+			return nil, fmt.Errorf("queue: recipient: %w", err)
 		}
 		key := canonical(r)
 		if seen[key] {
@@ -354,21 +420,17 @@ func (q *Queue) Enqueue(ctx context.Context, from string, rcpts []string, body i
 		seen[key] = true
 		e.Recipients = append(e.Recipients, Recipient{Address: r, State: Pending})
 	}
-	cr := &eightBitReader{r: body}
-	id, size, err := q.cfg.Blobs.Put(ctx, cr, q.cfg.MaxMessageBytes)
-	if err != nil {
-		return "", fmt.Errorf("queue: store message: %w", err)
-	}
-	if err := q.cfg.Blobs.Sync(id); err != nil {
-		q.cfg.Blobs.Delete(id)
-		return "", fmt.Errorf("queue: store message: %w", err)
-	}
-	e.BlobID, e.Size, e.EightBit = id, size, cr.eightBit
+	return e, nil
+}
+
+// commitEntry makes e and its blob (file fsynced, directory entry not yet)
+// durable and wakes Run; on failure the blob is removed.
+func (q *Queue) commitEntry(ctx context.Context, e *Entry) (string, error) {
 	if err := q.db.insert(ctx, e); err != nil {
-		q.cfg.Blobs.Delete(id)
+		q.cfg.Blobs.Delete(e.BlobID)
 		return "", err
 	}
-	q.log.Info("queued", "id", e.ID, "from", from, "recipients", len(e.Recipients), "size", size)
+	q.log.Info("queued", "id", e.ID, "from", e.From, "recipients", len(e.Recipients), "size", e.Size)
 	q.cfg.Metrics.queued()
 	q.Wake()
 	return e.ID, nil

@@ -174,12 +174,17 @@ func (q *Queue) process(ctx context.Context, e *Entry) {
 			}()
 		}
 		wg.Wait()
-		if err := q.record(ctx, e, results); err != nil {
+		removed, err := q.record(ctx, e, results)
+		if err != nil {
 			if errors.Is(err, ErrNotFound) {
 				log.Info("entry removed while being delivered")
 			} else {
 				log.Error("recording delivery results", "error", err)
 			}
+			return
+		}
+		if removed {
+			q.removed(e)
 			return
 		}
 	}
@@ -197,8 +202,11 @@ func (q *Queue) process(ctx context.Context, e *Entry) {
 	}
 }
 
-// record applies one round's results to e and stores them.
-func (q *Queue) record(ctx context.Context, e *Entry, results []*result) error {
+// record applies one round's results to e and stores them. When the round
+// left nothing to do (every recipient delivered, or failed and reported
+// already), the entry's row is deleted instead, in the same commit, and
+// removed is true: the caller then deletes the message file.
+func (q *Queue) record(ctx context.Context, e *Entry, results []*result) (removed bool, err error) {
 	now := q.cfg.Now()
 	// A round cut short by shutdown does not count as an attempt: the
 	// recipients it did not finish are due again at once after restart.
@@ -252,7 +260,33 @@ func (q *Queue) record(ctx context.Context, e *Entry, results []*result) error {
 	case anyPending:
 		e.NextAttempt = now.Add(q.cfg.Backoff(e.Attempts))
 	}
-	return q.db.saveAttempt(context.WithoutCancel(ctx), e)
+	ctx = context.WithoutCancel(ctx)
+	if !aborted && done(e) {
+		if _, err := q.db.delete(ctx, e.ID); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
+	return false, q.db.saveAttempt(ctx, e)
+}
+
+// done reports whether nothing is left to do for e: no recipient pending
+// and none failed without its DSN queued.
+func done(e *Entry) bool {
+	for _, r := range e.Recipients {
+		if r.State == Pending || (r.State == Failed && !r.Reported) {
+			return false
+		}
+	}
+	return true
+}
+
+// removed deletes the message file of an entry whose row is gone.
+func (q *Queue) removed(e *Entry) {
+	if err := q.cfg.Blobs.Delete(e.BlobID); err != nil {
+		q.log.Warn("deleting delivered message file", "id", e.ID, "error", err)
+	}
+	q.log.Info("done", "id", e.ID)
 }
 
 // finish reports newly failed recipients with one DSN and removes the
@@ -301,21 +335,17 @@ func (q *Queue) finish(ctx context.Context, e *Entry) error {
 	if pending {
 		return nil
 	}
-	blobID, err := q.db.delete(ctx, e.ID)
-	if err != nil {
+	if _, err := q.db.delete(ctx, e.ID); err != nil {
 		return err
 	}
-	if err := q.cfg.Blobs.Delete(blobID); err != nil {
-		q.log.Warn("deleting delivered message file", "id", e.ID, "error", err)
-	}
-	q.log.Info("done", "id", e.ID)
+	q.removed(e)
 	return nil
 }
 
 // bounce queues a DSN (RFC 3464) for the recipients at idx to the
 // envelope sender of e, from the null sender.
 func (q *Queue) bounce(ctx context.Context, e *Entry, idx []int) (string, error) {
-	header, err := q.readHeader(e.BlobID)
+	header, err := q.readHeader(e)
 	if err != nil {
 		q.log.Warn("reading the header of a failed message for its DSN", "id", e.ID, "error", err)
 	}
@@ -366,13 +396,13 @@ func diagnostic(r Recipient) string {
 }
 
 // readHeader returns the header section of a queued message, bounded.
-func (q *Queue) readHeader(blobID string) ([]byte, error) {
-	f, err := q.cfg.Blobs.Open(blobID)
+func (q *Queue) readHeader(e *Entry) ([]byte, error) {
+	f, err := q.cfg.Blobs.Open(e.BlobID)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	buf, err := io.ReadAll(io.LimitReader(f, dsn.MaxHeaderBytes+4))
+	buf, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, e.Offset, e.Size), dsn.MaxHeaderBytes+4))
 	if err != nil {
 		return nil, err
 	}
@@ -388,7 +418,7 @@ func (q *Queue) readHeader(blobID string) ([]byte, error) {
 // deliverLocal hands a message to a local recipient (a bounce to a local
 // sender) through Config.LocalDeliver.
 func (q *Queue) deliverLocal(ctx context.Context, e *Entry, rcpt string) *result {
-	err := q.cfg.LocalDeliver(ctx, e.From, rcpt, e.BlobID)
+	err := q.localDeliver(ctx, e, rcpt)
 	if err == nil {
 		return &result{out: outDelivered, status: "2.0.0", text: "delivered locally", remote: q.cfg.Hostname}
 	}
@@ -403,4 +433,15 @@ func (q *Queue) deliverLocal(ctx context.Context, e *Entry, rcpt string) *result
 		r.status = f[1]
 	}
 	return r
+}
+
+// localDeliver gives Config.LocalDeliver the queued message, from its
+// offset on.
+func (q *Queue) localDeliver(ctx context.Context, e *Entry, rcpt string) error {
+	f, err := q.cfg.Blobs.Open(e.BlobID)
+	if err != nil {
+		return fmt.Errorf("open queued message: %w", err)
+	}
+	defer f.Close()
+	return q.cfg.LocalDeliver(ctx, e.From, rcpt, io.NewSectionReader(f, e.Offset, e.Size))
 }

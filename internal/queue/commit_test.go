@@ -1,0 +1,151 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Changes submitted while a round runs are committed together in the next
+// round (one transaction), and a change that fails is undone alone: the
+// others of its round stay.
+func TestCommitterGroupsAndIsolates(t *testing.T) {
+	e := newEnv(t, 25)
+	q := e.open()
+	t.Cleanup(func() { q.Close() })
+	c := q.db.commits
+	ctx := context.Background()
+
+	insert := func(id string) func(ctx context.Context, tx *sql.Tx) error {
+		return func(ctx context.Context, tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO entries (id, sender, blob_id, size, created, next_attempt) VALUES (?, '', '', 0, 1, 1)`, id)
+			return err
+		}
+	}
+	// The first round is held open until the others are queued behind it.
+	started, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- c.submit(ctx, nil, func(ctx context.Context, tx *sql.Tx) error {
+			close(started)
+			<-release
+			return insert("first")(ctx, tx)
+		})
+	}()
+	<-started
+	const n = 20
+	errBoom := errors.New("boom")
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("e%02d", i)
+			if i == 7 {
+				// Writes, then fails: its row must not survive.
+				errs[i] = c.submit(ctx, nil, func(ctx context.Context, tx *sql.Tx) error {
+					if err := insert(id)(ctx, tx); err != nil {
+						return err
+					}
+					return errBoom
+				})
+				return
+			}
+			errs[i] = c.submit(ctx, nil, insert(id))
+		}()
+	}
+	waitFor(t, "changes queued", func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return len(c.queue) == n
+	})
+	c.mu.Lock()
+	before := c.rounds
+	c.mu.Unlock()
+	close(release)
+	wg.Wait()
+	if err := <-first; err != nil {
+		t.Fatalf("first change: %v", err)
+	}
+	c.mu.Lock()
+	after := c.rounds
+	c.mu.Unlock()
+	if after-before != 1 {
+		t.Errorf("%d queued changes took %d rounds, want 1", n, after-before)
+	}
+	for i, err := range errs {
+		if i == 7 {
+			if !errors.Is(err, errBoom) {
+				t.Errorf("failing change returned %v, want its own error", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("change %d: %v", i, err)
+		}
+	}
+	var ids []string
+	rows, err := q.db.sql.QueryContext(ctx, `SELECT id FROM entries ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	got := strings.Join(ids, ",")
+	if len(ids) != n || strings.Contains(got, "e07") || !strings.Contains(got, "first") {
+		t.Errorf("committed rows %s: want first and every change but e07", got)
+	}
+}
+
+// Concurrent Enqueues all return durable entries: after a restart each
+// one is there with its message.
+func TestConcurrentEnqueueDurable(t *testing.T) {
+	e := newEnv(t, 25)
+	q := e.open()
+	const n = 40
+	ids := make([]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id, err := q.Enqueue(context.Background(), "alice@local.test", []string{"bob@remote.test"}, strings.NewReader(testMessage))
+			if err != nil {
+				t.Error(err)
+			}
+			ids[i] = id
+		}()
+	}
+	wg.Wait()
+	q.Close()
+	q = e.open()
+	defer q.Close()
+	for _, id := range ids {
+		ent, err := q.Get(context.Background(), id)
+		if err != nil {
+			t.Fatalf("entry %s after restart: %v", id, err)
+		}
+		if !e.blobs.Exists(ent.BlobID) {
+			t.Errorf("entry %s: message file missing", id)
+		}
+	}
+}
+
+// Enqueue after Close fails with ErrClosed rather than blocking.
+func TestEnqueueAfterClose(t *testing.T) {
+	e := newEnv(t, 25)
+	q := e.open()
+	q.Close()
+	if _, err := q.Enqueue(context.Background(), "alice@local.test", []string{"bob@remote.test"}, strings.NewReader(testMessage)); !errors.Is(err, ErrClosed) {
+		t.Errorf("Enqueue after Close: %v, want ErrClosed", err)
+	}
+}
