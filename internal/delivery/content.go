@@ -120,3 +120,16 @@ func (d *Delivery) OpenRelayCopy() (io.ReadCloser, error) {
 	}
 	return f, nil
 }
+
+// RelayBlob names the spooled message for an outbound queue that keeps a
+// hard link to it instead of a copy (queue.EnqueueLink): the blob and the
+// offset where the copy sent onwards starts, past the Return-Path field
+// (as OpenRelayCopy reads it). The blob's content is fsynced by "spool";
+// its directory entry is not, so the queue makes its own link durable.
+// The blob itself stays the delivery's.
+func (d *Delivery) RelayBlob() (blobID string, offset int64, err error) {
+	if d.BlobID == "" || d.dl == nil {
+		return "", 0, errors.New("delivery: message not spooled")
+	}
+	return d.BlobID, int64(d.returnPathLen), nil
+}

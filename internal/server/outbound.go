@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"mailport/internal/blob"
 	"mailport/internal/delivery"
 	"mailport/internal/directory"
 	"mailport/internal/queue"
@@ -20,8 +19,8 @@ import (
 // (smtpd.Outbound): remote recipients with the envelope sender as it is,
 // forwarded ones (alias and forward targets) with the sender rewritten by
 // SRS, and relayed ones (split domain routing, relay domains) to their
-// fixed host. Each group is one queue entry whose blob and row are
-// fsynced before Enqueue returns, so the 250 that follows is honest.
+// fixed host. Each group is one queue entry whose blob link and row are
+// durable before EnqueueLink returns, so the 250 that follows is honest.
 type outbound struct {
 	q   *queue.Queue
 	dir *directory.Service
@@ -39,12 +38,13 @@ func (o *outbound) Enqueue(ctx context.Context, d *delivery.Delivery) error {
 		if len(rcpts) == 0 {
 			return nil
 		}
-		body, err := d.OpenRelayCopy()
+		// The spooled blob is linked, not copied: the content was
+		// fsynced once by "spool" and is not written again.
+		blobID, skip, err := d.RelayBlob()
 		if err != nil {
 			return err
 		}
-		defer body.Close()
-		id, err := o.q.Enqueue(ctx, from, rcpts, body, append(opts, extra...)...)
+		id, err := o.q.EnqueueLink(ctx, from, rcpts, blobID, skip, append(opts, extra...)...)
 		if err != nil {
 			return err
 		}
@@ -116,10 +116,9 @@ func (o *outbound) forwardSender(ctx context.Context, from string) (string, erro
 // our own senders, mail for local addresses that reached the queue)
 // through a Deliverer without the inbound checks.
 type localDelivery struct {
-	dir   *directory.Service
-	dl    *delivery.Deliverer
-	blobs *blob.Store
-	host  string
+	dir  *directory.Service
+	dl   *delivery.Deliverer
+	host string
 }
 
 func (l *localDelivery) isLocal(addr string) bool {
@@ -128,7 +127,7 @@ func (l *localDelivery) isLocal(addr string) bool {
 	return l.dir.IsLocalAddress(ctx, addr)
 }
 
-func (l *localDelivery) deliver(ctx context.Context, from, rcpt, blobID string) error {
+func (l *localDelivery) deliver(ctx context.Context, from, rcpt string, body io.Reader) error {
 	res, err := l.dir.Resolve(ctx, rcpt)
 	if err != nil {
 		return delivery.RecipientError(err)
@@ -136,14 +135,9 @@ func (l *localDelivery) deliver(ctx context.Context, from, rcpt, blobID string) 
 	if len(res.Local) == 0 {
 		return delivery.RecipientError(fmt.Errorf("%w: %s", directory.ErrUnknownRecipient, rcpt))
 	}
-	f, err := l.blobs.Open(blobID)
-	if err != nil {
-		return fmt.Errorf("open queued message: %w", err)
-	}
-	defer f.Close()
 	env := &delivery.Envelope{MailFrom: from, RcptTo: []string{rcpt}, Helo: l.host, ESMTP: true}
 	for _, lr := range res.Local {
 		env.AddLocal(lr)
 	}
-	return l.dl.Deliver(ctx, l.dl.NewDelivery(env, io.Reader(f)))
+	return l.dl.Deliver(ctx, l.dl.NewDelivery(env, body))
 }

@@ -192,7 +192,7 @@ func (s *Server) start(o options) error {
 	}
 	policies := mtasts.NewCache(mtasts.CacheConfig{Resolver: resolver, Client: mtastsClient, Logger: s.Logger})
 	s.policies = policies
-	local := &localDelivery{dir: s.Directory, dl: delivery.NewDeliverer(dlCfg), blobs: s.Blobs, host: cfg.Hostname}
+	local := &localDelivery{dir: s.Directory, dl: delivery.NewDeliverer(dlCfg), host: cfg.Hostname}
 	s.queue, err = queue.New(queue.Config{
 		Dir:             cfg.Dir,
 		Blobs:           s.Blobs,
