@@ -232,6 +232,8 @@ type Changes struct {
 type Store interface {
 	// AdminStore: the permission model's tables (admin.go).
 	AdminStore
+	// ImportStore: batch creation for directory imports (import.go).
+	ImportStore
 
 	// Domains.
 	CreateDomain(ctx context.Context, name string) (Domain, error)

@@ -69,6 +69,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Sessions", testSessions},
 		{"QueryAccounts", testQueryAccounts},
 		{"Stats", testStats},
+		{"Import", testImport},
+		{"ImportAtomic", testImportAtomic},
+		{"ReplacePasswordHash", testReplacePasswordHash},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,61 @@
+package store
+
+import "context"
+
+// ImportBatch is a set of directory objects created together by Import:
+// either all of them or, when anything fails, none. References between
+// them are by name, so a batch can hold a domain and the mailboxes in it.
+type ImportBatch struct {
+	// Domains to create, with their split domain routing (SDRHost ""
+	// means off). ID and CreatedAt are ignored.
+	Domains []Domain
+	// DomainAliases point at domains that exist or are in Domains.
+	DomainAliases []DomainAlias
+	RelayDomains  []RelayDomain
+	// Accounts are mailbox accounts; each one's domain (the part of
+	// Address after "@") must exist or be in Domains. DomainID, ID and
+	// UsedBytes are ignored; an empty Role means RoleUser. Each account
+	// gets Folders.
+	Accounts []Account
+	Folders  []MailboxSpec
+	// Aliases of addresses in hosted domains (existing or in Domains).
+	Aliases []Alias
+	// SenderAddresses and Forwards name their account by address.
+	SenderAddresses []ImportSender
+	Forwards        []ImportForward
+	// AssignTo, when not 0, is the DomainAdmin every domain of Domains is
+	// assigned to (a DomainAdmin importing domains administers them).
+	AssignTo int64
+}
+
+// ImportSender is a sender address of the account whose login is Mailbox.
+type ImportSender struct {
+	Mailbox string
+	Address string
+}
+
+// ImportForward is a forward of the account whose login is Mailbox.
+type ImportForward struct {
+	Mailbox  string
+	Target   string
+	KeepCopy bool
+}
+
+// ImportStore is the part of Store that writes many directory objects in
+// one transaction, and the compare-and-swap of a password hash the
+// Authenticator uses to upgrade an imported hash.
+type ImportStore interface {
+	// Import creates everything in b in one transaction, in dependency
+	// order: domains (with their SDR and assignment), domain aliases,
+	// relay domains, accounts with their folders, aliases, sender
+	// addresses, forwards. Each object gets the checks its single-object
+	// method makes (ErrExists for a name in use, also across hosted
+	// domains, domain aliases and relay domains; ErrNotFound for a
+	// missing domain or account); the first failure rolls back the whole
+	// batch and is returned.
+	Import(ctx context.Context, b ImportBatch) error
+	// ReplacePasswordHash sets the password hash of account id to newHash
+	// only if it is still oldHash, and reports whether it did; a hash
+	// changed meanwhile (a password change racing a login) is left alone.
+	ReplacePasswordHash(ctx context.Context, id int64, oldHash, newHash string) (bool, error)
+}
