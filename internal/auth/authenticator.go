@@ -113,6 +113,9 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 		if a.Limiter != nil {
 			a.Limiter.Success(remote)
 		}
+		if NeedsRehash(acct.PasswordHash) {
+			acct = a.rehash(ctx, acct, password)
+		}
 		return acct, nil
 	}
 
@@ -128,6 +131,27 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 		}
 	}
 	return store.Account{}, ErrInvalidCredentials
+}
+
+// rehash replaces an imported (bcrypt, SHA-crypt) hash with an argon2id
+// one now that the password is known, so imported accounts end up with
+// the same hashing as the rest. The swap only happens if the stored hash
+// is still the one just verified, so a password change in between wins.
+// A failure is logged and the login still succeeds: the old hash keeps
+// working.
+func (a *Authenticator) rehash(ctx context.Context, acct store.Account, password string) store.Account {
+	h, err := HashPassword(password)
+	if err == nil {
+		var ok bool
+		ok, err = a.Store.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, h)
+		if ok {
+			acct.PasswordHash = h
+		}
+	}
+	if err != nil {
+		a.logger(ctx).Warn("auth: upgrading password hash to argon2id failed", "login", acct.Address, "account_id", acct.ID, "err", err)
+	}
+	return acct
 }
 
 // PlaintextAllowed reports whether a password may be sent in the clear on

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"mailport/internal/store"
 )
 
@@ -183,5 +185,96 @@ func TestAuthenticateWithoutLimiterOrLogger(t *testing.T) {
 	_, err := a.Authenticate(context.Background(), "x@example.org", "y", netip.Addr{})
 	if !errors.Is(err, ErrInvalidCredentials) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// rehashStore adds the compare-and-swap the Authenticator uses to upgrade
+// imported hashes.
+type rehashStore struct {
+	fakeAccounts
+	swaps   []string // new hashes written
+	swapErr error
+	stale   bool // pretend the hash changed meanwhile
+}
+
+func (r *rehashStore) ReplacePasswordHash(_ context.Context, id int64, oldHash, newHash string) (bool, error) {
+	if r.swapErr != nil {
+		return false, r.swapErr
+	}
+	if r.stale {
+		return false, nil
+	}
+	for addr, a := range r.accounts {
+		if a.ID == id && a.PasswordHash == oldHash {
+			a.PasswordHash = newHash
+			r.accounts[addr] = a
+			r.swaps = append(r.swaps, newHash)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+func TestAuthenticateRehashesImportedHashes(t *testing.T) {
+	const pw = "imported pw 42"
+	bc, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha := sha512CryptVectors[0]
+	cases := []struct {
+		name, hash, pw string
+		stale          bool
+		swapErr        error
+		wantSwap       bool
+	}{
+		{"bcrypt", "{BLF-CRYPT}" + string(bc), pw, false, nil, true},
+		{"sha512-crypt", "{SHA512-CRYPT}" + sha.hash, sha.pw, false, nil, true},
+		{"argon2id is kept", mustHash(t, pw), pw, false, nil, false},
+		{"changed meanwhile", "{BLF-CRYPT}" + string(bc), pw, true, nil, false},
+		{"store error", "{BLF-CRYPT}" + string(bc), pw, false, errors.New("disk full"), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rs := &rehashStore{fakeAccounts: fakeAccounts{accounts: map[string]store.Account{
+				"imp@example.org": {ID: 5, Address: "imp@example.org", PasswordHash: c.hash, Enabled: true},
+			}}, stale: c.stale, swapErr: c.swapErr}
+			var logs bytes.Buffer
+			a := &Authenticator{Store: rs, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+			remote := netip.MustParseAddr("192.0.2.7")
+			if _, err := a.Authenticate(context.Background(), "imp@example.org", "wrong "+c.pw, remote); !errors.Is(err, ErrInvalidCredentials) {
+				t.Fatalf("wrong password: %v", err)
+			}
+			if len(rs.swaps) != 0 {
+				t.Fatal("a failed login rewrote the hash")
+			}
+			acct, err := a.Authenticate(context.Background(), "imp@example.org", c.pw, remote)
+			if err != nil {
+				t.Fatalf("login with the imported hash: %v", err)
+			}
+			stored := rs.accounts["imp@example.org"].PasswordHash
+			if !c.wantSwap {
+				if len(rs.swaps) != 0 || stored != c.hash || acct.PasswordHash != c.hash {
+					t.Fatalf("hash replaced (%v), want it kept", rs.swaps)
+				}
+				if c.swapErr != nil && !strings.Contains(logs.String(), "disk full") {
+					t.Fatalf("store error not logged: %q", logs.String())
+				}
+				return
+			}
+			if len(rs.swaps) != 1 || NeedsRehash(stored) || acct.PasswordHash != stored {
+				t.Fatalf("after login: stored %q, returned %q, swaps %d; want one argon2id swap", stored, acct.PasswordHash, len(rs.swaps))
+			}
+			if ok, err := VerifyPassword(stored, c.pw); err != nil || !ok {
+				t.Fatalf("new hash does not verify the password: %v, %v", ok, err)
+			}
+			// The next login uses the argon2id hash and rewrites nothing.
+			if _, err := a.Authenticate(context.Background(), "imp@example.org", c.pw, remote); err != nil {
+				t.Fatalf("second login: %v", err)
+			}
+			if len(rs.swaps) != 1 {
+				t.Fatalf("second login rehashed again")
+			}
+		})
 	}
 }

@@ -135,11 +135,19 @@ func parsePHC(s string) (phc, error) {
 	return p, nil
 }
 
-// VerifyPassword reports whether pw matches hash, an argon2id PHC string
+// VerifyPassword reports whether pw matches hash: an argon2id PHC string
 // made by HashPassword (or by another implementation with parameters
-// within bounds). The comparison is constant-time. A malformed hash is an
-// error wrapping ErrMalformedHash, never a match.
+// within bounds), or a hash imported from another server in one of the
+// forms NormalizeImportedHash accepts ({ARGON2ID}, {BLF-CRYPT},
+// {SHA512-CRYPT}). The comparison is constant-time. A malformed hash is an
+// error wrapping ErrMalformedHash (an unknown scheme ErrUnsupportedScheme),
+// never a match.
 func VerifyPassword(hash, pw string) (bool, error) {
+	return verifyHash(hash, pw)
+}
+
+// verifyArgon2id checks pw against an argon2id PHC string.
+func verifyArgon2id(hash, pw string) (bool, error) {
 	p, err := parsePHC(hash)
 	if err != nil {
 		return false, err

@@ -49,7 +49,7 @@ func TestVerifyMalformed(t *testing.T) {
 	salt, key := parts[4], parts[5]
 	cases := map[string]string{
 		"empty":          "",
-		"bcrypt":         "$2a$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
+		"bcrypt $2x$":    "$2x$10$abcdefghijklmnopqrstuuABCDEFGHIJKLMNOPQRSTUVWXYZ01234",
 		"argon2i":        "$argon2i$v=19$m=19456,t=2,p=1$" + salt + "$" + key,
 		"old version":    "$argon2id$v=16$m=19456,t=2,p=1$" + salt + "$" + key,
 		"missing param":  "$argon2id$v=19$m=19456,t=2$" + salt + "$" + key,
