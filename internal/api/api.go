@@ -18,6 +18,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -103,6 +104,14 @@ func New(cfg Config) (*API, error) {
 	// links in bodies: the portal and scripts use the document.
 	hc.OpenAPIPath, hc.DocsPath, hc.SchemasPath = "", "", ""
 	hc.CreateHooks = nil
+	// Answers escape <, > and & in strings (\u003c...): names are stored
+	// as given, and should an answer ever be shown as HTML, a <script>
+	// in a display name stays text.
+	jsonFormat := huma.Format{
+		Marshal:   func(w io.Writer, v any) error { return json.NewEncoder(w).Encode(v) },
+		Unmarshal: json.Unmarshal,
+	}
+	hc.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	hc.Info.Description = "Administration of mailport: domains, mailboxes, aliases, forwards, " +
 		"sender addresses, domain aliases, relay domains, admins, API tokens, sessions, audit log, queue, " +
 		"settings and statistics. Errors are {\"error\": {\"code\", \"message\", \"fields\"}}. " +
@@ -183,6 +192,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// RFC 9111 section 5.2.2.5: answers carry accounts and secrets (a new
 	// token); no cache may keep them.
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	if _, pattern := a.mux.Handler(r); pattern == "" {
 		a.noRoute(w, r)
 		return
