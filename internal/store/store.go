@@ -77,7 +77,7 @@ type Account struct {
 	Address      string // lower case login: local@domain, or "admin"
 	DomainID     int64  // 0 for accounts without a domain
 	DisplayName  string
-	PasswordHash string // argon2id PHC string (auth.HashPassword)
+	PasswordHash string // argon2id PHC (auth.HashPassword); imported {BLF-CRYPT}/{SHA512-CRYPT} until a login rehashes
 	QuotaBytes   int64  // 0 = unlimited
 	UsedBytes    int64  // maintained by the store as messages come and go
 	Enabled      bool
