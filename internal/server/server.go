@@ -193,7 +193,12 @@ func (s *Server) start(o options) error {
 	policies := mtasts.NewCache(mtasts.CacheConfig{Resolver: resolver, Client: mtastsClient, Logger: s.Logger})
 	s.policies = policies
 	local := &localDelivery{dir: s.Directory, dl: delivery.NewDeliverer(dlCfg), host: cfg.Hostname}
+	relayHost, err := smarthost(cfg.Queue)
+	if err != nil {
+		return err
+	}
 	s.queue, err = queue.New(queue.Config{
+		Smarthost:       relayHost,
 		Dir:             cfg.Dir,
 		Blobs:           s.Blobs,
 		Resolver:        resolver,
