@@ -18,8 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"mailport/internal/auth"
 	"mailport/internal/blob"
 	"mailport/internal/certs"
@@ -27,7 +25,6 @@ import (
 	"mailport/internal/delivery"
 	"mailport/internal/directory"
 	"mailport/internal/dns"
-	"mailport/internal/dnsrecords"
 	"mailport/internal/imapd"
 	"mailport/internal/metrics"
 	"mailport/internal/mtasts"
@@ -85,7 +82,10 @@ type Server struct {
 	sub       *smtpd.Server
 	pop3      *pop3d.Server
 	imap      *imapd.Server
-	http      *http.Server
+	http      *http.Server // plain HTTP: loopback clients, ACME, MTA-STS, monitoring
+	https     *http.Server
+	sweepStop context.CancelFunc
+	sweepDone chan struct{}
 
 	mu    sync.Mutex
 	addrs map[string]string
@@ -275,18 +275,9 @@ func (s *Server) start(o options) error {
 		MaxConnsPerUser: lim.IMAPConnsPerUser,
 		IdleTimeout:     time.Duration(max(lim.IMAPIdleMinutes, 30)) * time.Minute,
 	})
-	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		if err := s.Store.Check(r.Context()); err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
-			return
-		}
-		fmt.Fprintln(w, "ok")
-	})
-	// Our own MTA-STS policy, for Host mta-sts.DOMAIN of hosted domains.
-	mux.Handle("GET /.well-known/mta-sts.txt", &mtastsPolicy{dir: s.Directory, hostname: cfg.Hostname, mode: dnsrecords.DefaultMTASTSMode})
-	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn)}
+	if err := s.startHTTP(authn, resolver); err != nil {
+		return err
+	}
 
 	// Each listener: name, serve function. ManageSieve comes with the
 	// sieve issue; its name stays unbound until then.
@@ -304,7 +295,7 @@ func (s *Server) start(o options) error {
 		{"pop3s", s.pop3.ServeTLS},
 		{"http", s.http.Serve},
 		{"https", func(ln net.Listener) error {
-			return s.http.Serve(tls.NewListener(ln, tlsConfig))
+			return s.https.Serve(tls.NewListener(ln, tlsConfig))
 		}},
 	}
 	for _, l := range listeners {
@@ -367,7 +358,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	var errs []error
 	var srvs []interface{ Shutdown(context.Context) error }
 	if s.smtp != nil {
-		srvs = append(srvs, s.smtp, s.sub, s.imap, s.pop3, s.http)
+		srvs = append(srvs, s.smtp, s.sub, s.imap, s.pop3, s.http, s.https)
+	}
+	if s.sweepStop != nil {
+		s.sweepStop()
+		<-s.sweepDone
 	}
 	for _, srv := range srvs {
 		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, net.ErrClosed) {
