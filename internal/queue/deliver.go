@@ -335,16 +335,64 @@ type hostError struct {
 	tlsFailed bool
 }
 
-// attempt runs one SMTP transaction with one host. It returns per-recipient
-// results once the host has answered RCPT, or a hostError when it failed
-// before that.
-func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpts []string, body io.Reader, mode tlsPolicy) ([]*result, *hostError) {
-	remote := t.host
-	herr := func(r *result) *hostError {
-		r.remote = remote
-		r.text = remote + "[" + ip + "]: " + r.text
-		return &hostError{result: *r}
+// attempt runs one SMTP transaction with one host, on a cached connection
+// to it when there is one (checked with NOOP first) or a new one. It
+// returns per-recipient results once the host has answered RCPT, or a
+// hostError when it failed before that. A connection whose transaction
+// ended with the message accepted is kept for the next message to the
+// same host.
+func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpts []string, body io.ReadSeeker, mode tlsPolicy) ([]*result, *hostError) {
+	key := connKey{host: t.host, ip: ip, port: t.port, mode: mode, auth: t.auth}
+	if sc := q.conns.get(key); sc != nil {
+		rs, herr, keep := q.transact(ctx, t, ip, sc, e, rcpts, body, true)
+		if herr == nil {
+			q.release(key, sc, keep)
+			return rs, nil
+		}
+		// The server may have dropped the idle connection meanwhile:
+		// that says nothing about the host, so a new connection is
+		// tried before giving up on it.
+		sc.c.Close()
+		if ctx.Err() != nil {
+			return nil, herr
+		}
+		if _, err := body.Seek(0, io.SeekStart); err != nil {
+			return nil, herr
+		}
 	}
+	sc, herr := q.connect(ctx, t, ip, mode)
+	if herr != nil {
+		return nil, herr
+	}
+	rs, herr, keep := q.transact(ctx, t, ip, sc, e, rcpts, body, false)
+	if herr != nil {
+		sc.c.Close()
+		return nil, herr
+	}
+	q.release(key, sc, keep)
+	return rs, nil
+}
+
+// release caches a connection for reuse, or ends it.
+func (q *Queue) release(key connKey, sc *smtpConn, keep bool) {
+	if keep {
+		q.conns.put(key, sc, time.Now())
+		return
+	}
+	sc.quit()
+}
+
+// hostErr attributes a failure before any RCPT answer to the host.
+func hostErr(t target, ip string, r *result) *hostError {
+	r.remote = t.host
+	r.text = t.host + "[" + ip + "]: " + r.text
+	return &hostError{result: *r}
+}
+
+// connect opens an SMTP session with one host: TCP, greeting, EHLO, TLS
+// as mode asks, and AUTH for the smarthost.
+func (q *Queue) connect(ctx context.Context, t target, ip string, mode tlsPolicy) (*smtpConn, *hostError) {
+	remote := t.host
 	d := net.Dialer{Timeout: q.cfg.DialTimeout}
 	if src := net.ParseIP(q.cfg.SourceAddress); src != nil && (src.To4() != nil) == (net.ParseIP(ip).To4() != nil) {
 		d.LocalAddr = &net.TCPAddr{IP: src}
@@ -352,12 +400,17 @@ func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpt
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip, strconv.Itoa(t.port)))
 	if err != nil {
 		q.cfg.Metrics.connection(false, false)
-		return nil, herr(temporary("4.4.1", "connect: %v", oneLine(err.Error())))
+		return nil, hostErr(t, ip, temporary("4.4.1", "connect: %v", oneLine(err.Error())))
 	}
 	// Cancelling ctx (shutdown) unblocks any read or write at once.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	defer conn.Close()
+	ok := false
+	defer func() {
+		if !ok {
+			conn.Close()
+		}
+	}()
 
 	c, usedTLS, he := q.open(conn, t, mode)
 	if he != nil {
@@ -366,16 +419,17 @@ func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpt
 		he.text = remote + "[" + ip + "]: " + he.text
 		return nil, he
 	}
-	defer c.Close()
 	c.CommandTimeout = q.cfg.CommandTimeout
 	if err := c.Hello(q.cfg.Hostname); err != nil {
 		q.cfg.Metrics.connection(false, usedTLS)
-		return nil, herr(fromSMTPError(err, remote))
+		c.Close()
+		return nil, hostErr(t, ip, fromSMTPError(err, remote))
 	}
 	q.cfg.Metrics.connection(true, usedTLS)
 	if t.auth {
 		if !usedTLS && mode != tlsOff {
-			return nil, herr(temporary("4.7.0", "refusing to send credentials without TLS"))
+			c.Close()
+			return nil, hostErr(t, ip, temporary("4.7.0", "refusing to send credentials without TLS"))
 		}
 		sh := q.cfg.Smarthost
 		if err := c.Auth(sasl.NewPlainClient("", sh.Username, sh.Password)); err != nil {
@@ -383,9 +437,35 @@ func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpt
 			// keep the mail and retry once it is fixed.
 			r := fromSMTPError(err, remote)
 			r.out, r.status = outTemporary, "4.7.0"
-			return nil, herr(r)
+			c.Close()
+			return nil, hostErr(t, ip, r)
 		}
 	}
+	ok = true
+	return &smtpConn{c: c, raw: conn, tls: usedTLS, opened: time.Now()}, nil
+}
+
+// transact sends e to rcpts over an open session. reused says the session
+// served an earlier message: it is checked with NOOP first (RFC 5321
+// section 4.1.1.9), and after a completed DATA the server has cleared its
+// transaction state already (section 4.1.1.4), so no RSET is needed.
+// keep reports that the session ended cleanly and may serve the next one.
+func (q *Queue) transact(ctx context.Context, t target, ip string, sc *smtpConn, e *Entry, rcpts []string, body io.Reader, reused bool) (results []*result, herr *hostError, keep bool) {
+	remote := t.host
+	c := sc.c
+	stop := context.AfterFunc(ctx, func() { sc.raw.Close() })
+	defer func() {
+		// A connection closed by cancellation is not reusable.
+		if !stop() {
+			keep = false
+		}
+	}()
+	if reused {
+		if err := c.Noop(); err != nil {
+			return nil, hostErr(t, ip, fromSMTPError(err, remote)), false
+		}
+	}
+	sc.uses++
 
 	opts := &smtp.MailOptions{Size: e.Size}
 	needUTF8 := !isASCII(e.From)
@@ -396,14 +476,14 @@ func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpt
 		// RFC 6531 section 3.4: an internationalized address needs a
 		// server with SMTPUTF8; without one the message cannot go.
 		if ok, _ := c.Extension("SMTPUTF8"); !ok {
-			return nil, herr(permanent("5.6.7", "server does not support SMTPUTF8, needed for the addresses"))
+			return nil, hostErr(t, ip, permanent("5.6.7", "server does not support SMTPUTF8, needed for the addresses")), false
 		}
 		opts.UTF8 = true
 	}
 	if err := c.Mail(e.From, opts); err != nil {
-		return nil, herr(fromSMTPError(err, remote))
+		return nil, hostErr(t, ip, fromSMTPError(err, remote)), false
 	}
-	results := make([]*result, len(rcpts))
+	results = make([]*result, len(rcpts))
 	accepted := 0
 	for i, r := range rcpts {
 		if err := c.Rcpt(r, nil); err != nil {
@@ -411,7 +491,7 @@ func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpt
 			if !errors.As(err, &se) {
 				// The connection broke: nothing is known for the
 				// others; try the next host for all.
-				return nil, herr(fromSMTPError(err, remote))
+				return nil, hostErr(t, ip, fromSMTPError(err, remote)), false
 			}
 			results[i] = fromSMTPError(err, remote)
 			continue
@@ -419,8 +499,7 @@ func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpt
 		accepted++
 	}
 	if accepted == 0 {
-		c.Quit()
-		return results, nil
+		return results, nil, false
 	}
 	setAccepted := func(r *result) {
 		for i := range results {
@@ -433,11 +512,11 @@ func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpt
 	w, err := c.Data()
 	if err != nil {
 		setAccepted(fromSMTPError(err, remote))
-		return results, nil
+		return results, nil, false
 	}
 	if _, err := io.Copy(w, body); err != nil {
 		setAccepted(temporary("4.4.2", "%s: sending message: %v", remote, oneLine(err.Error())))
-		return results, nil
+		return results, nil, false
 	}
 	resp, err := w.CloseWithResponse()
 	if err != nil {
@@ -445,11 +524,10 @@ func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpt
 		// unknown; retrying may duplicate, which at-least-once allows
 		// and losing the message would not (RFC 5321 section 6.1).
 		setAccepted(fromSMTPError(err, remote))
-		return results, nil
+		return results, nil, false
 	}
 	setAccepted(&result{out: outDelivered, status: "2.0.0", text: oneLine("250 " + resp.StatusText), remote: remote})
-	c.Quit()
-	return results, nil
+	return results, nil, true
 }
 
 // open greets the server, says EHLO and negotiates TLS as mode asks, and

@@ -4,8 +4,11 @@
 // status notification (internal/queue/dsn) to the sender when delivery
 // fails for good.
 //
-// A queued message is one blob (internal/blob, fsynced) plus one row in the
-// queue's own SQLite file with a row per recipient. Delivery is
+// A queued message is one blob (internal/blob, fsynced; a hard link to the
+// spooled copy when it comes from SMTP, EnqueueLink) plus one row in the
+// queue's own SQLite file with a row per recipient. Writes go through a
+// group commit (committer): concurrent Enqueues and delivery results share
+// one transaction and one round of directory fsyncs. Delivery is
 // at-least-once: an entry and its blob go away only after every recipient
 // is final and the bounce for the failed ones is itself queued, so a crash
 // at any point leads to a retry, never to a lost message.
@@ -214,6 +217,9 @@ type Queue struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool
+
+	// conns keeps SMTP connections open between messages to one host.
+	conns *connCache
 }
 
 // New opens (creating if needed) the queue in cfg.Dir.
@@ -282,6 +288,7 @@ func New(cfg Config) (*Queue, error) {
 		wake:     make(chan struct{}, 1),
 		closing:  make(chan struct{}),
 		inflight: map[string]bool{},
+		conns:    newConnCache(),
 	}, nil
 }
 
@@ -297,6 +304,7 @@ func (q *Queue) Close() error {
 	close(q.closing)
 	q.closeMu.Unlock()
 	q.runWG.Wait()
+	q.conns.close()
 	return q.db.close()
 }
 

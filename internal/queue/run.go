@@ -261,7 +261,7 @@ func (q *Queue) record(ctx context.Context, e *Entry, results []*result) (remove
 		e.NextAttempt = now.Add(q.cfg.Backoff(e.Attempts))
 	}
 	ctx = context.WithoutCancel(ctx)
-	if !aborted && done(e) {
+	if !aborted && settled(e) {
 		if _, err := q.db.delete(ctx, e.ID); err != nil {
 			return false, err
 		}
@@ -270,9 +270,9 @@ func (q *Queue) record(ctx context.Context, e *Entry, results []*result) (remove
 	return false, q.db.saveAttempt(ctx, e)
 }
 
-// done reports whether nothing is left to do for e: no recipient pending
+// settled reports whether nothing is left to do for e: no recipient pending
 // and none failed without its DSN queued.
-func done(e *Entry) bool {
+func settled(e *Entry) bool {
 	for _, r := range e.Recipients {
 		if r.State == Pending || (r.State == Failed && !r.Reported) {
 			return false
