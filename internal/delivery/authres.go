@@ -135,8 +135,9 @@ func FromAddresses(header []byte) ([]string, error) {
 }
 
 // Outbound queues the copies of a delivery for recipients outside: the
-// spooled message is there to read (Delivery.OpenRelayCopy) and must be
-// durably queued when Enqueue returns nil.
+// spooled message is there to read (Delivery.OpenRelayCopy) or to link
+// (Delivery.RelayBlob) and must be durably queued when Enqueue returns
+// nil.
 type Outbound interface {
 	Enqueue(ctx context.Context, d *Delivery) error
 }

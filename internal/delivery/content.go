@@ -13,10 +13,11 @@ import (
 // Content gives stages before "spool" the whole message content (without
 // Header), for checks that need all of it: DKIM verification and signing,
 // the From field of a submission. The first call reads the client's
-// stream into a temporary file, without fsync; "spool" then writes the
-// durable blob from that file, so a message is still fsynced once however
-// many stages read it. The size limit applies here as in "spool". The
-// returned Source reads from offset 0 on each call.
+// stream into memory when it is at most memBufferBytes long, else into a
+// temporary file without fsync; "spool" then writes the durable blob from
+// that copy, so a message is still fsynced once however many stages read
+// it. The size limit applies here as in "spool". The returned Source
+// reads from offset 0 on each call.
 func (d *Delivery) Content(ctx context.Context) (Source, error) {
 	if d.buffer != nil {
 		if _, err := d.buffer.Seek(0, io.SeekStart); err != nil {
@@ -32,6 +33,26 @@ func (d *Delivery) Content(ctx context.Context) (Source, error) {
 	if d.dl != nil {
 		dir, max = d.dl.cfg.BufferDir, d.dl.cfg.MaxMessageBytes
 	}
+	src := io.Reader(&endReader{r: d.data, end: &d.dataEnd})
+	if max > 0 {
+		src = io.LimitReader(src, max+1)
+	}
+	src = &ctxReader{ctx: ctx, r: src}
+	d.data = nil
+	// Most messages fit in memory: no temporary file to create and
+	// remove per message, which under load costs more kernel time than
+	// the copy itself.
+	head, err := io.ReadAll(io.LimitReader(src, memBufferBytes+1))
+	if err != nil {
+		return nil, AsError(fmt.Errorf("buffer message: %w", err))
+	}
+	if max > 0 && int64(len(head)) > max {
+		return nil, ErrorTooLarge(fmt.Errorf("message over %d octets", max))
+	}
+	if len(head) <= memBufferBytes {
+		d.buffer = memBuffer{bytes.NewReader(head)}
+		return d.buffer, nil
+	}
 	f, err := os.CreateTemp(dir, "mailport-delivery-*")
 	if err != nil {
 		return nil, ErrorLocal(fmt.Errorf("buffer message: %w", err))
@@ -40,12 +61,7 @@ func (d *Delivery) Content(ctx context.Context) (Source, error) {
 	// nothing behind.
 	os.Remove(f.Name())
 	d.buffer = f
-	src := io.Reader(&endReader{r: d.data, end: &d.dataEnd})
-	if max > 0 {
-		src = io.LimitReader(src, max+1)
-	}
-	n, err := io.Copy(f, &ctxReader{ctx: ctx, r: src})
-	d.data = nil
+	n, err := io.Copy(f, io.MultiReader(bytes.NewReader(head), src))
 	if err != nil {
 		return nil, AsError(fmt.Errorf("buffer message: %w", err))
 	}
@@ -57,6 +73,24 @@ func (d *Delivery) Content(ctx context.Context) (Source, error) {
 	}
 	return f, nil
 }
+
+// memBufferBytes is the largest content Content keeps in memory; larger
+// messages go to a temporary file. Concurrent deliveries are bounded by
+// the connection limits, so memory stays bounded too.
+const memBufferBytes = 256 << 10
+
+// contentBuffer is the copy Content keeps: in memory or a temporary file.
+type contentBuffer interface {
+	io.Reader
+	io.ReaderAt
+	io.Seeker
+	io.Closer
+}
+
+// memBuffer is an in-memory contentBuffer.
+type memBuffer struct{ *bytes.Reader }
+
+func (memBuffer) Close() error { return nil }
 
 func (d *Delivery) closeBuffer() {
 	if d.buffer != nil {

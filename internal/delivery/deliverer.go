@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"os"
 	"sync"
 	"time"
 
@@ -163,9 +162,9 @@ type Delivery struct {
 
 	dl         *Deliverer
 	data       io.Reader
-	buffer     *os.File  // the content, when a stage asked for it before "spool"
-	dataEnd    time.Time // when data reached EOF (end of DATA)
-	spoolTaken bool      // a stored message owns BlobID
+	buffer     contentBuffer // the content, when a stage asked for it before "spool"
+	dataEnd    time.Time     // when data reached EOF (end of DATA)
+	spoolTaken bool          // a stored message owns BlobID
 	// returnPathLen is the length of the Return-Path field at the start
 	// of Header (and of the blob), left out of copies relayed onwards.
 	returnPathLen int
