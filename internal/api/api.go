@@ -151,6 +151,7 @@ func (a *API) register() {
 	a.registerAdmins()
 	a.registerCredentials()
 	a.registerOperations()
+	a.registerImportExport()
 }
 
 // op fills the parts every operation shares.
@@ -218,6 +219,8 @@ func (a *API) noRoute(w http.ResponseWriter, r *http.Request) {
 	}
 	writeError(w, newError(http.StatusNotFound, "", "no API operation at "+r.URL.Path))
 }
+
+func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // writeError writes e as JSON.
 func writeError(w http.ResponseWriter, e *Error) {

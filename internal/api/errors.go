@@ -30,6 +30,9 @@ type ErrorObject struct {
 	Code    string            `json:"code" doc:"Stable error code, e.g. not_found, forbidden, invalid, limit_exceeded"`
 	Message string            `json:"message" doc:"Human-readable description"`
 	Fields  map[string]string `json:"fields,omitempty" doc:"Request fields that failed validation, by location"`
+	// Details carries what an operation reports with its error: the
+	// import report with every bad row and its line.
+	Details any `json:"details,omitempty"`
 }
 
 // Error is an API error: an HTTP status with the body written for it. It

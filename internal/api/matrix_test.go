@@ -24,7 +24,10 @@ import (
 //   - except queue entries: their IDs name no domain, so an entry outside
 //     a DomainAdmin's domains is not part of the queue it sees: 404.
 //   - list operations without a domain filter answer 200 with only the
-//     caller's objects.
+//     caller's objects;
+//   - an import naming another's domain is 422: the import checks every
+//     row, permission included, and reports each refused row with its
+//     line, so a file is answered as a whole.
 
 // Actors, in the order of the expectation columns.
 const (
@@ -203,6 +206,10 @@ var matrix = map[string]opCase{
 	"getSettings":      {expect: masterOnly(200)},
 	"getStats":         {expect: adminList},
 	"getDomainStats":   {params: pDomain, expect: domainOnly(200)},
+	"exportDirectory":  {expect: adminList},
+	"importDirectory": {query: func(t target) string { return "format=json" }, body: func(t target) any {
+		return map[string]any{"version": 1, "aliases": []map[string]any{{"address": t.newName + "@" + t.Domain, "targets": []string{t.Mailbox}}}}
+	}, expect: [nActors]int{200, 200, 422, 403, 403, 401}}, // an import reports every refused row by line, permission too: 422
 }
 
 // docOperation is one operation of the OpenAPI document.
