@@ -168,7 +168,8 @@ func cmdDemo(c *cli, args []string) error {
 			fmt.Fprintf(c.stdout, "  %-12s %s\n", a[0], a[1])
 		}
 		fmt.Fprintf(c.stdout, "\n%s\n", strings.TrimSpace(string(creds)))
-		fmt.Fprintf(c.stdout, "\nTry: swaks --server %s --to %s --from someone@elsewhere.test\n",
+		fmt.Fprintf(c.stdout, "\nPortal and API: http://%s/ (API at /api/v1, OpenAPI document at /api/v1/openapi.json)\n", s.Addr("http"))
+		fmt.Fprintf(c.stdout, "Try: swaks --server %s --to %s --from someone@elsewhere.test\n",
 			s.Addr("smtp"), demoUser)
 	})
 }
