@@ -66,6 +66,8 @@ func init() {
 		{"dns", "DOMAIN [--check]: the DNS records the domain needs, and whether they are published", cmdDNS},
 		{"admin", "add LOGIN --role domainadmin|masteradmin | list | limits LOGIN | domains LOGIN D,D | remove LOGIN", cmdAdmin},
 		{"token", "create LOGIN [--name N] | list LOGIN | revoke LOGIN ID: API tokens", cmdToken},
+		{"export", "--format csv|json [--kinds K1,K2] [--out FILE]: domains, mailboxes, addresses", cmdExport},
+		{"import", "--format csv|json [--dry-run] FILE: create what an export holds, all or none", cmdImport},
 	}
 }
 
