@@ -64,7 +64,7 @@ func cmdImport(c *cli, args []string) error {
 		return err
 	}
 	if len(pos) != 1 {
-		return usagef("usage: mailport import --format csv|json [--dry-run] FILE")
+		return usagef("usage: mailport import --format csv|json [--dry-run] FILE (- for standard input)")
 	}
 	f, err := transferFormat(*format)
 	if err != nil {

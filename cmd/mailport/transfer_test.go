@@ -49,7 +49,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 			}
 
 			dst := newDataDir(t)
-			r := ok(t, mp(t, "", "import", "--format", format, "--dry-run", file, "--data", dst))
+			r := ok(t, mp(t, string(exported), "import", "--format", format, "--dry-run", "-", "--data", dst))
 			if !strings.Contains(r.stdout, "would import (dry run)") || !strings.Contains(r.stdout, "1 mailboxes") {
 				t.Errorf("dry run report: %q", r.stdout)
 			}
