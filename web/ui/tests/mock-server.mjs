@@ -1,7 +1,9 @@
 // A stand-in for mailport's HTTP server while the real API is being built:
 // it serves the built portal (internal/web/dist) the way internal/web does
 // (security headers, SPA fallback) and implements the session part of the
-// /api/v1 contract for one fixed user. The browser tests use it unless
+// /api/v1 contract for one fixed master admin, plus the directory calls the
+// pages use (domains, their DNS records, mailboxes) over in-memory data; a
+// mailbox signs in with its address and password as a mail user. The browser tests use it unless
 // MAILPORT_URL points them at a real server.
 //
 // Run it by hand for `npm run dev`-free poking: node tests/mock-server.mjs [port]
@@ -51,8 +53,12 @@ const types = {
  * to { url, close(), calls } where calls counts API requests by "METHOD path".
  */
 export async function startMockServer({ dist = defaultDist, port = 0 } = {}) {
-  /** @type {Map<string, string>} session id -> csrf token */
+  /** @type {Map<string, {csrf: string, login: string}>} session id -> session */
   const sessions = new Map();
+  /** @type {Map<string, {name: string, created_at: string}>} */
+  const domains = new Map();
+  /** @type {Map<string, object>} address -> mailbox (with its password) */
+  const mailboxes = new Map();
   /** @type {Record<string, number>} */
   const calls = {};
 
@@ -77,7 +83,8 @@ export async function startMockServer({ dist = defaultDist, port = 0 } = {}) {
   async function api(req, res, path) {
     res.setHeader('Cache-Control', 'no-store');
     const sid = cookie(req, sessionCookie);
-    const csrf = sid ? sessions.get(sid) : undefined;
+    const sess = sid ? sessions.get(sid) : undefined;
+    const csrf = sess?.csrf;
 
     if (path === '/api/v1/session' && req.method === 'POST') {
       let body;
@@ -92,19 +99,22 @@ export async function startMockServer({ dist = defaultDist, port = 0 } = {}) {
       if (Object.keys(fields).length > 0) {
         return sendJSON(res, 422, { error: { code: 'invalid', message: 'Some fields are missing.', fields } });
       }
-      if (!(same(body.login, mockUser.login) && same(body.password, mockUser.password))) {
+      const mb = mailboxes.get(String(body.login));
+      const adminOK = same(body.login, mockUser.login) && same(body.password, mockUser.password);
+      const userOK = mb !== undefined && mb.enabled && same(body.password, mb.password);
+      if (!adminOK && !userOK) {
         return sendError(res, 401, 'unauthorized', 'Wrong login or password.');
       }
       const id = randomBytes(24).toString('base64url');
       const token = randomBytes(24).toString('base64url');
-      sessions.set(id, token);
+      sessions.set(id, { csrf: token, login: body.login });
       res.setHeader('Set-Cookie', `${sessionCookie}=${id}; Path=/; HttpOnly; SameSite=Strict`);
-      return sendJSON(res, 200, sessionBody(token));
+      return sendJSON(res, 200, sessionBody(token, body.login));
     }
 
     if (path === '/api/v1/me' && req.method === 'GET') {
       if (!csrf) return sendError(res, 401, 'unauthorized', 'Not signed in.');
-      return sendJSON(res, 200, sessionBody(csrf));
+      return sendJSON(res, 200, sessionBody(csrf, sess.login));
     }
 
     if (path === '/api/v1/session' && req.method === 'DELETE') {
@@ -121,7 +131,141 @@ export async function startMockServer({ dist = defaultDist, port = 0 } = {}) {
     if (path === '/api/v1/session' || path === '/api/v1/me') {
       return sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed here.`);
     }
+    if (path.startsWith('/api/v1/domains') || path.startsWith('/api/v1/mailboxes')) {
+      if (!csrf) return sendError(res, 401, 'unauthorized', 'Not signed in.');
+      if (req.method !== 'GET' && !same(req.headers['x-csrf-token'] ?? '', csrf)) {
+        return sendError(res, 403, 'csrf', 'The X-CSRF-Token header is missing or wrong.');
+      }
+      return directory(req, res, path, sess.login === mockUser.login ? null : sess.login);
+    }
     return sendError(res, 404, 'not_found', 'No such API endpoint.');
+  }
+
+  // directory implements the domain and mailbox calls; self is the signed-in
+  // mail user's address, or null for the master admin.
+  async function directory(req, res, path, self) {
+    const url = new URL(req.url ?? '/', 'http://mock');
+    const parts = path.split('/').slice(3).map(decodeURIComponent); // [collection, key?, sub?]
+    const [coll, key, sub] = parts;
+    const readJSON = async () => {
+      try {
+        return JSON.parse(await readBody(req));
+      } catch {
+        return undefined;
+      }
+    };
+    const page = (all) => {
+      const limit = Math.min(Number(url.searchParams.get('limit') || 100), 1000);
+      const offset = Number(url.searchParams.get('offset') || 0);
+      return { items: all.slice(offset, offset + limit), total: all.length };
+    };
+    const q = (url.searchParams.get('q') ?? '').toLowerCase();
+    const admin = self === null;
+    const forbidden = () => sendError(res, 403, 'forbidden', 'not allowed');
+    const notFound = () => sendError(res, 404, 'not_found', 'not found');
+
+    if (coll === 'domains') {
+      if (!admin) return forbidden();
+      if (key === undefined && req.method === 'GET') {
+        const all = [...domains.values()].filter((d) => d.name.includes(q)).sort((a, b) => a.name.localeCompare(b.name));
+        return sendJSON(res, 200, page(all));
+      }
+      if (key === undefined && req.method === 'POST') {
+        const body = await readJSON();
+        const name = String(body?.name ?? '');
+        // Like the real server: a service-level check without a field name.
+        if (!/^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,63}$/.test(name)) {
+          return sendError(res, 422, 'invalid', `invalid domain name: ${JSON.stringify(name)}`);
+        }
+        if (domains.has(name)) return sendError(res, 409, 'exists', 'domain already exists');
+        const d = { name, created_at: new Date().toISOString() };
+        domains.set(name, d);
+        return sendJSON(res, 201, d);
+      }
+      if (key !== undefined && !domains.has(key)) return notFound();
+      if (sub === undefined && req.method === 'DELETE') {
+        domains.delete(key);
+        for (const a of [...mailboxes.keys()]) if (a.endsWith('@' + key)) mailboxes.delete(a);
+        res.writeHead(204).end();
+        return;
+      }
+      if (sub === 'dns' && req.method === 'GET') {
+        const check = url.searchParams.get('check') === 'true';
+        const records = [
+          { kind: 'MX', name: key, type: 'MX', value: `10 mail.${key}.` },
+          { kind: 'SPF', name: key, type: 'TXT', value: 'v=spf1 mx -all' },
+          { kind: 'DMARC', name: `_dmarc.${key}`, type: 'TXT', value: 'v=DMARC1; p=quarantine' },
+        ];
+        if (check) {
+          // The mock "finds" the MX record and not the others.
+          records[0].status = 'OK';
+          records[1].status = 'MISSING';
+          records[2].status = 'WRONG';
+          records[2].got = 'v=DMARC1; p=none';
+        }
+        return sendJSON(res, 200, check ? { records, all_ok: false } : { records });
+      }
+      return sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed here.`);
+    }
+
+    // mailboxes
+    if (key === undefined && req.method === 'GET') {
+      if (!admin) return forbidden();
+      const all = [...mailboxes.values()]
+        .filter((m) => m.address.includes(q) || m.display_name.toLowerCase().includes(q))
+        .sort((a, b) => a.address.localeCompare(b.address));
+      const p = page(all);
+      return sendJSON(res, 200, { items: p.items.map(publicMailbox), total: p.total });
+    }
+    if (key === undefined && req.method === 'POST') {
+      if (!admin) return forbidden();
+      const body = await readJSON();
+      const address = String(body?.address ?? '');
+      const at = address.lastIndexOf('@');
+      const fields = {};
+      if (at < 1 || !domains.has(address.slice(at + 1))) fields['body.address'] = 'no hosted domain for this address';
+      if (typeof body?.password !== 'string' || body.password.length < 8) {
+        fields['body.password'] = 'a password has at least 8 characters';
+      }
+      if (Object.keys(fields).length > 0) {
+        return sendJSON(res, 422, { error: { code: 'invalid', message: 'validation failed', fields } });
+      }
+      if (mailboxes.has(address)) return sendError(res, 409, 'exists', 'mailbox already exists');
+      const m = {
+        address,
+        domain: address.slice(at + 1),
+        display_name: String(body.display_name ?? ''),
+        quota_bytes: Number(body.quota_bytes ?? 0),
+        used_bytes: 0,
+        enabled: true,
+        role: 'user',
+        created_at: new Date().toISOString(),
+        password: body.password,
+      };
+      mailboxes.set(address, m);
+      return sendJSON(res, 201, publicMailbox(m));
+    }
+    const m = mailboxes.get(key ?? '');
+    if (!admin && key !== self) return forbidden();
+    if (!m) return notFound();
+    if (req.method === 'GET') return sendJSON(res, 200, publicMailbox(m));
+    if (req.method === 'PATCH') {
+      const body = (await readJSON()) ?? {};
+      if (!admin && ('enabled' in body || 'quota_bytes' in body)) return forbidden();
+      if ('password' in body && (typeof body.password !== 'string' || body.password.length < 8)) {
+        return sendJSON(res, 422, {
+          error: { code: 'invalid', message: 'validation failed', fields: { 'body.password': 'a password has at least 8 characters' } },
+        });
+      }
+      for (const k of ['display_name', 'quota_bytes', 'enabled', 'password']) if (k in body) m[k] = body[k];
+      return sendJSON(res, 200, publicMailbox(m));
+    }
+    if (req.method === 'DELETE' && admin) {
+      mailboxes.delete(key);
+      res.writeHead(204).end();
+      return;
+    }
+    return sendError(res, 405, 'method_not_allowed', `${req.method} is not allowed here.`);
   }
 
   async function serveStatic(req, res, pathname) {
@@ -178,11 +322,17 @@ export async function startMockServer({ dist = defaultDist, port = 0 } = {}) {
   };
 }
 
-function sessionBody(csrfToken) {
-  return {
-    account: { login: mockUser.login, role: mockUser.role, domains: [...mockUser.domains] },
-    csrfToken,
-  };
+function sessionBody(csrfToken, login = mockUser.login) {
+  const account =
+    login === mockUser.login
+      ? { login: mockUser.login, role: mockUser.role, domains: [...mockUser.domains] }
+      : { login, role: 'user', domains: [] };
+  return { account, csrfToken };
+}
+
+function publicMailbox(m) {
+  const { password: _password, ...rest } = m;
+  return rest;
 }
 
 function sendJSON(res, status, body) {

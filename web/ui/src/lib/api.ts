@@ -1,7 +1,9 @@
 // The portal's only way to talk to mailport: a thin typed wrapper over fetch
-// for the /api/v1 contract. Types for the rest of the API will come from the
-// OpenAPI document (`npm run gen:api` writes src/lib/api.gen.ts with
-// openapi-typescript); the request() helper here stays the transport for them.
+// for the /api/v1 contract. The directory types come from the OpenAPI
+// document (`npm run gen:api` writes src/lib/api.gen.ts with
+// openapi-typescript); request() is the transport for every call.
+
+import type { components } from './api.gen';
 
 export type Role = 'masteradmin' | 'domainadmin' | 'user';
 
@@ -209,4 +211,98 @@ export async function logout(): Promise<void> {
     if (!(err instanceof ApiError && err.status === 401)) throw err;
   }
   csrfToken = '';
+}
+
+// The directory calls the first pages use. Their shapes are the generated
+// ones, so a change to the server's contract breaks `npm run check` here.
+type Schemas = components['schemas'];
+export type Domain = Schemas['Domain'];
+export type Mailbox = Schemas['Mailbox'];
+export type DNSRecord = Schemas['DNSRecord'];
+export type DNSAnswer = Schemas['DnsOutputBody'];
+export type MailboxCreate = Schemas['CreateMailboxInputBody'];
+export type MailboxUpdate = Schemas['UpdateMailboxInputBody'];
+
+export interface ListPage<T> {
+  items: T[];
+  total: number;
+}
+
+/** query builds "?a=1&b=x" from the set values (empty strings are left out). */
+function query(params: Record<string, string | number | boolean | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) {
+    if (v === undefined || v === '') continue;
+    q.set(k, String(v));
+  }
+  const s = q.toString();
+  return s === '' ? '' : `?${s}`;
+}
+
+// Path segments are user data (domain names, addresses): always encoded, so
+// a "/" or "?" in one cannot reach another endpoint.
+const seg = encodeURIComponent;
+
+export interface ListParams {
+  q?: string;
+  limit?: number;
+  offset?: number;
+}
+
+export async function listDomains(p: ListParams = {}, signal?: AbortSignal): Promise<ListPage<Domain>> {
+  const r = await request<Schemas['ListDomain']>('GET', '/domains' + query({ ...p }), { signal });
+  return { items: r.items ?? [], total: r.total };
+}
+
+export function createDomain(name: string): Promise<Domain> {
+  return request<Domain>('POST', '/domains', { body: { name } satisfies Schemas['CreateDomainInputBody'] });
+}
+
+export function deleteDomain(name: string): Promise<void> {
+  return request<void>('DELETE', `/domains/${seg(name)}`);
+}
+
+export async function domainDNS(name: string, check: boolean): Promise<DNSAnswer> {
+  const r = await request<DNSAnswer>('GET', `/domains/${seg(name)}/dns` + query({ check: check || undefined }));
+  return { ...r, records: r.records ?? [] };
+}
+
+export async function listMailboxes(p: ListParams = {}, signal?: AbortSignal): Promise<ListPage<Mailbox>> {
+  const r = await request<Schemas['ListMailbox']>('GET', '/mailboxes' + query({ ...p }), { signal });
+  return { items: r.items ?? [], total: r.total };
+}
+
+export function getMailbox(address: string): Promise<Mailbox> {
+  return request<Mailbox>('GET', `/mailboxes/${seg(address)}`);
+}
+
+export function createMailbox(m: MailboxCreate): Promise<Mailbox> {
+  return request<Mailbox>('POST', '/mailboxes', { body: m });
+}
+
+export function updateMailbox(address: string, m: MailboxUpdate): Promise<Mailbox> {
+  return request<Mailbox>('PATCH', `/mailboxes/${seg(address)}`, { body: m });
+}
+
+export function deleteMailbox(address: string): Promise<void> {
+  return request<void>('DELETE', `/mailboxes/${seg(address)}`);
+}
+
+/**
+ * fieldErrors turns an ApiError's per-field messages into a map by form
+ * field. The server names fields by location ("body.address"); the portal's
+ * forms use the bare name. A 422 the server could not pin to a field (a
+ * service-level check such as "invalid domain name") is put on guess(message)
+ * when that names a field, so it still shows next to the input it is about.
+ */
+export function fieldErrors(err: ApiError, guess?: (message: string) => string | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(err.fields)) {
+    out[k.replace(/^body\./, '')] = v;
+  }
+  if (Object.keys(out).length === 0 && err.status === 422 && guess) {
+    const f = guess(err.message);
+    if (f !== undefined) out[f] = err.message;
+  }
+  return out;
 }

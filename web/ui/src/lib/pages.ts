@@ -1,10 +1,16 @@
 import type { Component } from 'svelte';
 import type { Account, Role } from './api';
 import Dashboard from '../pages/Dashboard.svelte';
+import Domains from '../pages/Domains.svelte';
+import DomainDetail from '../pages/DomainDetail.svelte';
+import Mailboxes from '../pages/Mailboxes.svelte';
+import MyAccount from '../pages/MyAccount.svelte';
 
 /** The props every page component gets. */
 export interface PageProps {
   account: Account;
+  /** What follows the page's path for a page with a parameter (decoded), else "". */
+  param: string;
 }
 
 export interface Page {
@@ -12,19 +18,51 @@ export interface Page {
   title: string;
   roles: readonly Role[];
   component: Component<PageProps>;
+  /** The page takes one path segment after path + "/" (e.g. /domains/NAME); not in the navigation. */
+  withParam?: boolean;
 }
 
 const everyone: readonly Role[] = ['masteradmin', 'domainadmin', 'user'];
+const admins: readonly Role[] = ['masteradmin', 'domainadmin'];
 
 // The navigation and the routes come from this one list, so a page is
 // reachable exactly when its link is shown for the role.
-export const pages: readonly Page[] = [{ path: '/', title: 'Dashboard', roles: everyone, component: Dashboard }];
+export const pages: readonly Page[] = [
+  { path: '/', title: 'Dashboard', roles: everyone, component: Dashboard },
+  { path: '/domains', title: 'Domains', roles: admins, component: Domains },
+  { path: '/domains', title: 'Domain', roles: admins, component: DomainDetail, withParam: true },
+  { path: '/mailboxes', title: 'Mailboxes', roles: admins, component: Mailboxes },
+  { path: '/account', title: 'My account', roles: ['user'], component: MyAccount },
+];
 
 export function pagesFor(role: Role): Page[] {
   return pages.filter((p) => p.roles.includes(role));
 }
 
-export function findPage(path: string, role: Role): Page | undefined {
+/** navPagesFor is what the navigation lists: the pages without a parameter. */
+export function navPagesFor(role: Role): Page[] {
+  return pagesFor(role).filter((p) => !p.withParam);
+}
+
+export interface Match {
+  page: Page;
+  param: string;
+}
+
+export function findPage(path: string, role: Role): Match | undefined {
   const clean = path.length > 1 ? path.replace(/\/+$/, '') : path;
-  return pagesFor(role).find((p) => p.path === clean);
+  for (const p of pagesFor(role)) {
+    if (!p.withParam) {
+      if (p.path === clean) return { page: p, param: '' };
+      continue;
+    }
+    const rest = clean.startsWith(p.path + '/') ? clean.slice(p.path.length + 1) : '';
+    if (rest === '' || rest.includes('/')) continue;
+    try {
+      return { page: p, param: decodeURIComponent(rest) };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
 }
