@@ -45,6 +45,16 @@ async function go(page, name) {
   await page.getByRole('heading', { level: 1, name }).waitFor();
 }
 
+/** shots saves the page at both widths (desktop-NAME, phone-NAME), then restores the viewport. */
+async function shots(page, name) {
+  const was = page.viewportSize();
+  for (const [label, size] of Object.entries(viewports)) {
+    await page.setViewportSize(size);
+    await screenshot(page, `${label}-${name}`);
+  }
+  if (was) await page.setViewportSize(was);
+}
+
 async function addDomain(page, name) {
   await page.getByLabel('Domain name').fill(name);
   await page.getByRole('button', { name: 'Add domain' }).click();
@@ -65,7 +75,7 @@ describe('domains', { skip }, () => {
     assert.deepEqual(await list.getByRole('link').allTextContents(), ['other.test']);
     await page.getByLabel('Search').fill('');
     await page.getByText('2 domains.').waitFor();
-    await screenshot(page, 'desktop-domains');
+    await shots(page, 'domains');
 
     await page.getByRole('button', { name: 'Delete other.test' }).click();
     const confirm = page.getByRole('group', { name: 'Confirm deleting other.test' });
@@ -101,7 +111,7 @@ describe('domains', { skip }, () => {
     await page.locator('#domain-name-error').getByText('invalid domain name').waitFor();
     assert.deepEqual(seen, ['/api/v1/domains']);
     assert.equal(await input.getAttribute('aria-invalid'), 'true');
-    await screenshot(page, 'desktop-domains-invalid');
+    await shots(page, 'domains-invalid');
   });
 
   it('shows a domain’s DNS records and, after a check, a status per record', async () => {
@@ -123,7 +133,7 @@ describe('domains', { skip }, () => {
     assert.match((await statuses.nth(0).getAttribute('class')) ?? '', /status-ok/);
     assert.match((await statuses.nth(1).getAttribute('class')) ?? '', /status-bad/);
     await page.getByText('v=DMARC1; p=none').waitFor();
-    await screenshot(page, 'phone-domain-dns');
+    await shots(page, 'domain-dns');
 
     // A reload lands on the same page (history routing).
     await page.reload();
@@ -160,7 +170,7 @@ describe('mailboxes and my account', { skip }, () => {
     await row.getByRole('button', { name: 'Save' }).click();
     await page.getByText('ann@mail.test was saved.').waitFor();
     assert.equal(await row.getByTestId('mailbox-name').textContent(), 'Ann Example');
-    await screenshot(page, 'desktop-mailboxes');
+    await shots(page, 'mailboxes');
 
     // Sign out and in as the mail user.
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -186,6 +196,7 @@ describe('mailboxes and my account', { skip }, () => {
     await page.getByLabel('Display name').fill('Ann E.');
     await page.getByRole('button', { name: 'Save name' }).click();
     await page.getByText('Your display name was saved.').waitFor();
+    await shots(page, 'my-account');
 
     // The new password works and the old one does not.
     const api = page.context().request;
@@ -216,7 +227,7 @@ describe('mailboxes and my account', { skip }, () => {
     assert.equal(await page.getByRole('button', { name: 'Next' }).isDisabled(), true);
     await page.getByLabel('Search').fill('u07');
     await page.getByText('1–1 of 1.').waitFor();
-    await screenshot(page, 'phone-mailboxes');
+    await shots(page, 'mailboxes-search');
 
     const row = page.locator('li[data-address="u07@many.test"]');
     await row.getByRole('button', { name: 'Delete u07@many.test' }).click();

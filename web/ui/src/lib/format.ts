@@ -16,7 +16,7 @@ export function formatBytes(n: number): string {
 
 /** quotaText is a quota for display: 0 means none. */
 export function quotaText(bytes: number): string {
-  return bytes === 0 ? 'no quota' : formatBytes(bytes);
+  return bytes === 0 ? 'no quota' : `${formatBytes(bytes)} quota`;
 }
 
 /** mibToBytes parses a quota field in MiB: "" or "0" is no quota; undefined when it is not a whole number ≥ 0. */
