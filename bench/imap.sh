@@ -48,8 +48,9 @@ IDLE_USERS=50
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
 CORPUS=${CORPUS:-$ROOT/../shared/corpus}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-die() { echo "imap.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (Dovecot's master needs it)"
 for tool in go dovecot doveadm sqlite3; do
     command -v "$tool" >/dev/null || die "$tool not found (apt-get install dovecot-imapd sqlite3; Go 1.26)"
@@ -70,72 +71,27 @@ DC_PID=""
 
 cleanup() {
     local rc=$?
-    for pid in $MP_PID $DC_PID; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    done
-    if [ "${KEEP:-}" = 1 ] || [ $rc != 0 ]; then
-        echo "temp dir kept: $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
+    stop_pids $MP_PID $DC_PID
+    remove_tmp $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-free_ports_base() {
-    local base p ok
-    for _ in $(seq 50); do
-        base=$((20000 + (RANDOM % 400) * 100))
-        ok=1
-        for p in 25 80 110 143 443 465 587 993 995 4190; do
-            if listening $((base + p)); then ok=0; break; fi
-        done
-        [ $ok = 1 ] && { echo "$base"; return; }
-    done
-    die "no free ports base found"
-}
-
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((30000 + RANDOM % 30000))
-        listening "$p" || { echo "$p"; return; }
-    done
-    die "no free port found"
-}
-
-wait_listening() { # PORT WHAT
-    for _ in $(seq 300); do listening "$1" && return; sleep 0.05; done
-    die "$2 is not listening on 127.0.0.1:$1"
-}
-
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 PASS=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 
 # --- mailport ------------------------------------------------------------
 echo "building mailport and the load generator ..."
-(cd "$ROOT" && go build -o "$TMP/mailport" ./cmd/mailport && go build -o "$TMP/imapbench" ./bench/imap) ||
-    die "go build failed"
+build_mailport imap imapbench
 MP="$TMP/mailport"
 LG="$TMP/imapbench"
 MPD="$TMP/mp"
 MP_BASE=$(free_ports_base)
 MP_PORT=$((MP_BASE + 143))
 echo "$PASS" > "$TMP/admin.pw"
-"$MP" init --data "$MPD" --hostname mx.bench.test --ports-base "$MP_BASE" \
-    --admin-password-file "$TMP/admin.pw" > "$TMP/init.log" 2>&1 || { cat "$TMP/init.log" >&2; die "mailport init failed"; }
 # Loopback only; the SMTP per-IP limit is raised for symmetry with the
 # smtp bench (IMAP's own limits are imapd's defaults, 50 per IP and 20
 # per user, which this bench stays within).
-sed -i -e 's/^\([[:space:]]*listen_address[[:space:]]*=\).*/\1 "127.0.0.1"/' \
-    -e "s/^\([[:space:]]*max_connections_per_ip[[:space:]]*=\).*/\1 $((CONNS + 100))/" "$MPD/mailport.toml"
+mailport_init "$MP_BASE" $((CONNS + 100))
 grep -q '^[[:space:]]*listen_address = "127.0.0.1"' "$MPD/mailport.toml" || die "could not set listen_address in mailport.toml"
 "$MP" domain add "$DOMAIN" --data "$MPD" >/dev/null || die "mailport domain add failed"
 echo "creating $((IDLE_USERS + 2)) mailport users ..."
@@ -148,9 +104,8 @@ HASH=$(sqlite3 "$MPD/mailport.db" "SELECT password_hash FROM accounts WHERE addr
 [[ $HASH == '$argon2id$'* ]] || die "unexpected password hash format in mailport.db: ${HASH:0:20}"
 echo "filling big@$DOMAIN with $BIG messages through the store ..."
 "$LG" fill --data "$MPD" --user "big@$DOMAIN" --n "$BIG" || die "fill failed"
-"$MP" serve --data "$MPD" > "$TMP/mailport.log" 2>&1 &
-MP_PID=$!
-wait_listening "$MP_PORT" mailport
+mailport_serve
+wait_listening "$MP_PORT" mailport 300
 
 # --- Dovecot -------------------------------------------------------------
 DC="$TMP/dovecot"
@@ -205,7 +160,7 @@ service imap {
 EOF
 dovecot -c "$DC/dovecot.conf" -F > "$DC/stdout.log" 2>&1 &
 DC_PID=$!
-wait_listening "$DC_PORT" dovecot
+wait_listening "$DC_PORT" dovecot 300
 
 # --- same content on both ---------------------------------------------------
 for srv in mailport dovecot; do

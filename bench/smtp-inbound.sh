@@ -35,8 +35,9 @@ TIMEOUT=${TIMEOUT:-600} # seconds to wait for one run's deliveries
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-die() { echo "smtp-inbound.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (Postfix's master needs it)"
 for tool in go postfix smtp-source; do
     command -v "$tool" >/dev/null || die "$tool not found (apt-get install postfix; Go 1.26)"
@@ -55,79 +56,31 @@ PF_DIR="$TMP/postfix"
 
 cleanup() {
     local rc=$?
-    if [ -n "$MP_PID" ] && kill -0 "$MP_PID" 2>/dev/null; then
-        kill -TERM "$MP_PID" 2>/dev/null || true
-        for _ in $(seq 100); do kill -0 "$MP_PID" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$MP_PID" 2>/dev/null || true
-    fi
-    if [ -s "$PF_DIR/spool/pid/master.pid" ]; then
-        postfix -c "$PF_DIR/etc" abort >/dev/null 2>&1 || true
-    fi
-    if [ "${KEEP:-}" = 1 ] || [ $rc != 0 ]; then
-        echo "temp dir kept: $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
+    stop_pids $MP_PID
+    abort_postfix "$PF_DIR"
+    remove_tmp $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now() { date +%s.%N; }
-
-# listening PORT: something accepts connections on 127.0.0.1:PORT.
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# free_ports_base: a ports base N whose every mailport listener port is free.
-free_ports_base() {
-    local base p ok
-    for _ in $(seq 50); do
-        base=$((20000 + (RANDOM % 400) * 100))
-        ok=1
-        for p in 25 80 110 143 443 465 587 993 995 4190; do
-            if listening $((base + p)); then ok=0; break; fi
-        done
-        [ $ok = 1 ] && { echo "$base"; return; }
-    done
-    die "no free ports base found"
-}
-
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((30000 + RANDOM % 30000))
-        listening "$p" || { echo "$p"; return; }
-    done
-    die "no free port found"
-}
-
-wait_listening() { # PORT WHAT
-    for _ in $(seq 200); do listening "$1" && return; sleep 0.05; done
-    die "$2 is not listening on 127.0.0.1:$1"
-}
-
 # --- mailport ------------------------------------------------------------
 echo "building mailport ..."
-(cd "$ROOT" && go build -o "$TMP/mailport" ./cmd/mailport && go build -o "$TMP/countmail" ./bench/countmail) ||
-    die "go build failed"
+build_mailport countmail countmail
 MP="$TMP/mailport"
 MPD="$TMP/mp"
 MP_BASE=$(free_ports_base)
 MP_PORT=$((MP_BASE + 25))
 head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$TMP/admin.pw"
-"$MP" init --data "$MPD" --hostname mx.bench.test --ports-base "$MP_BASE" \
-    --admin-password-file "$TMP/admin.pw" > "$TMP/init.log" 2>&1 || { cat "$TMP/init.log" >&2; die "mailport init failed"; }
 # Loopback only, and room for every session (the default per-IP limit is
 # meant for strangers, not for a load generator).
-sed -i -e 's/^\([[:space:]]*listen_address[[:space:]]*=\).*/\1 "127.0.0.1"/' \
-    -e "s/^\([[:space:]]*max_connections_per_ip[[:space:]]*=\).*/\1 $((SESSIONS + 10))/" "$MPD/mailport.toml"
+mailport_init "$MP_BASE" $((SESSIONS + 10))
 grep -q '^[[:space:]]*listen_address = "127.0.0.1"' "$MPD/mailport.toml" || die "could not set listen_address in mailport.toml"
 "$MP" domain add "$DOMAIN" --data "$MPD" >/dev/null || die "mailport domain add failed"
 for mode in $MODES; do
     head -c 24 /dev/urandom | base64 | "$MP" user add "$mode@$DOMAIN" --password-stdin --data "$MPD" >/dev/null ||
         die "mailport user add $mode@$DOMAIN failed"
 done
-"$MP" serve --data "$MPD" > "$TMP/mailport.log" 2>&1 &
-MP_PID=$!
+mailport_serve
 wait_listening "$MP_PORT" mailport
 
 # --- Postfix ---------------------------------------------------------------
@@ -152,8 +105,6 @@ load() {
 
 # count_maildir DIR: files in a Maildir's new/.
 count_maildir() { find "$1/new" -type f | wc -l; }
-
-rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f", n / (b - a) }'; }
 
 # run_mailport MODE WANT: one load against mailport; prints msg/s.
 # WANT is the INBOX count expected afterwards (runs accumulate).
@@ -197,8 +148,6 @@ run_postfix() {
     fi
     rate "$MESSAGES" "$t0" "$t1"
 }
-
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 declare -A MP_RUNS PF_RUNS
 failed=0

@@ -41,8 +41,9 @@ RCPT=rcpt@$REMOTE
 
 BENCH=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$BENCH/.." && pwd)
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 
-die() { echo "smtp-outbound.sh: $*" >&2; exit 1; }
 [ "$(id -u)" = 0 ] || die "must run as root (Postfix's master needs it)"
 for tool in go curl postfix postqueue smtp-source; do
     command -v "$tool" >/dev/null || die "$tool not found (apt-get install postfix curl; Go 1.26)"
@@ -58,60 +59,17 @@ PF_DIR="$TMP/postfix"
 
 cleanup() {
     local rc=$?
-    for pid in $MP_PID $SINK_PID; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill -TERM "$pid" 2>/dev/null || true
-            for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-            kill -KILL "$pid" 2>/dev/null || true
-        fi
-    done
-    if [ -s "$PF_DIR/spool/pid/master.pid" ]; then
-        postfix -c "$PF_DIR/etc" abort >/dev/null 2>&1 || true
-    fi
-    if [ "${KEEP:-}" = 1 ] || [ $rc != 0 ]; then
-        echo "temp dir kept: $TMP" >&2
-    else
-        rm -rf "$TMP"
-    fi
+    stop_pids $MP_PID $SINK_PID
+    abort_postfix "$PF_DIR"
+    remove_tmp $rc
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-now() { date +%s.%N; }
-listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-free_ports_base() {
-    local base p ok
-    for _ in $(seq 50); do
-        base=$((20000 + (RANDOM % 400) * 100))
-        ok=1
-        for p in 25 80 110 143 443 465 587 993 995 4190; do
-            if listening $((base + p)); then ok=0; break; fi
-        done
-        [ $ok = 1 ] && { echo "$base"; return; }
-    done
-    die "no free ports base found"
-}
-
-free_port() {
-    local p
-    for _ in $(seq 50); do
-        p=$((30000 + RANDOM % 30000))
-        listening "$p" || { echo "$p"; return; }
-    done
-    die "no free port found"
-}
-
-wait_listening() { # PORT WHAT
-    for _ in $(seq 200); do listening "$1" && return; sleep 0.05; done
-    die "$2 is not listening on 127.0.0.1:$1"
-}
-
 ctl() { curl -fsS -m "$TIMEOUT" "http://127.0.0.1:$CTL_PORT/$1"; }
 
 echo "building mailport and the bench helper ..."
-(cd "$ROOT" && go build -o "$TMP/mailport" ./cmd/mailport && go build -o "$TMP/outbound" ./bench/outbound) ||
-    die "go build failed"
+build_mailport outbound outbound
 
 # --- the sink (and the DNS server naming it the MX of remote.test) --------
 SINK_PORT=$(free_port)
@@ -130,16 +88,13 @@ MPD="$TMP/mp"
 MP_BASE=$(free_ports_base)
 head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$TMP/admin.pw"
 head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$TMP/user.pw"
-"$MP" init --data "$MPD" --hostname mx.bench.test --ports-base "$MP_BASE" \
-    --admin-password-file "$TMP/admin.pw" > "$TMP/init.log" 2>&1 || { cat "$TMP/init.log" >&2; die "mailport init failed"; }
 # Loopback only; the queue asks the sink's DNS server and reaches MX hosts
 # on the sink's port; room for every session and no hourly cap (the
 # per-user limits are meant for people, not for a load generator).
-sed -i -e 's/^\([[:space:]]*listen_address[[:space:]]*=\).*/\1 "127.0.0.1"/' \
-    -e "s/^\([[:space:]]*max_connections_per_ip[[:space:]]*=\).*/\1 $((SESSIONS + 10))/" \
+mailport_init "$MP_BASE" $((SESSIONS + 10)) \
     -e "s/^\([[:space:]]*max_messages_per_hour[[:space:]]*=\).*/\1 100000000/" \
     -e "s/^\([[:space:]]*smtp_port[[:space:]]*=\).*/\1 $SINK_PORT/" \
-    -e "s/^\[dns\]\$/[dns]\n  servers = [\"$DNS_ADDR\"]/" "$MPD/mailport.toml"
+    -e "s/^\[dns\]\$/[dns]\n  servers = [\"$DNS_ADDR\"]/"
 grep -q "servers = \[\"$DNS_ADDR\"\]" "$MPD/mailport.toml" && grep -q "smtp_port = $SINK_PORT" "$MPD/mailport.toml" ||
     die "could not set [dns] servers and [queue] smtp_port in mailport.toml"
 "$MP" domain add "$DOMAIN" --data "$MPD" >/dev/null || die "mailport domain add failed"
@@ -147,8 +102,7 @@ grep -q "servers = \[\"$DNS_ADDR\"\]" "$MPD/mailport.toml" && grep -q "smtp_port
 if [ "$DKIM" = 1 ]; then
     "$MP" dkim generate "$DOMAIN" --algorithm ed25519 --data "$MPD" >/dev/null || die "mailport dkim generate failed"
 fi
-"$MP" serve --data "$MPD" > "$TMP/mailport.log" 2>&1 &
-MP_PID=$!
+mailport_serve
 MP_SUB=$((MP_BASE + 587))
 wait_listening "$MP_SUB" mailport
 
@@ -157,8 +111,6 @@ PF_PORT=$(free_port)
 DOMAIN=$DOMAIN RELAYHOST="[127.0.0.1]:$SINK_PORT" "$BENCH/postfix-instance.sh" "$PF_DIR" "$PF_PORT" postmaster \
     > "$TMP/postfix-start.log" 2>&1 || { cat "$TMP/postfix-start.log" >&2; die "postfix did not start"; }
 wait_listening "$PF_PORT" postfix
-
-rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f", n / (b - a) }'; }
 
 # drained CMD...: waits until CMD prints nothing but its header (an empty queue).
 mailport_drained() { [ "$("$MP" queue list --data "$MPD" | wc -l)" -le 1 ]; }
@@ -207,8 +159,6 @@ run() {
     check_count "$who" || return 1
     echo "$(rate "$MESSAGES" "$t0" "$ta") $(rate "$MESSAGES" "$t0" "$t1")"
 }
-
-median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR) print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 MP_ACC="" MP_DEL="" PF_ACC="" PF_DEL=""
 failed=0
