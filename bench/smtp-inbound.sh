@@ -52,11 +52,12 @@ done
 TMP=$(mktemp -d /tmp/mailport-bench.XXXXXX)
 chmod 755 "$TMP" # Postfix's users must traverse it
 MP_PID=""
+DNS_PID=""
 PF_DIR="$TMP/postfix"
 
 cleanup() {
     local rc=$?
-    stop_pids $MP_PID
+    stop_pids $MP_PID $DNS_PID
     abort_postfix "$PF_DIR"
     remove_tmp $rc
 }
@@ -66,6 +67,17 @@ trap 'exit 130' INT TERM
 # --- mailport ------------------------------------------------------------
 echo "building mailport ..."
 build_mailport countmail countmail
+(cd "$ROOT" && go build -o "$TMP/outbound" ./bench/outbound) || die "go build failed"
+
+# mailport checks SPF, DKIM and DMARC on every inbound message (Postfix
+# here does not). This machine's resolver may be unreachable, and then each
+# check waits for DNS timeouts: give mailport a local DNS server (the bench
+# sink's), which answers at once, as a resolver with a warm cache would.
+"$TMP/outbound" sink --smtp "127.0.0.1:$(free_port)" --ctl "127.0.0.1:$(free_port)" \
+    --dns-file "$TMP/dns.addr" --domain remote.test > "$TMP/dns.log" 2>&1 &
+DNS_PID=$!
+for _ in $(seq 100); do [ -s "$TMP/dns.addr" ] && break; sleep 0.05; done
+DNS_ADDR=$(cat "$TMP/dns.addr") || die "the local DNS server did not start"
 MP="$TMP/mailport"
 MPD="$TMP/mp"
 MP_BASE=$(free_ports_base)
@@ -73,7 +85,8 @@ MP_PORT=$((MP_BASE + 25))
 head -c 24 /dev/urandom | base64 | tr -d '/+=' > "$TMP/admin.pw"
 # Loopback only, and room for every session (the default per-IP limit is
 # meant for strangers, not for a load generator).
-mailport_init "$MP_BASE" $((SESSIONS + 10))
+mailport_init "$MP_BASE" $((SESSIONS + 10)) -e "s/^\[dns\]\$/[dns]\n  servers = [\"$DNS_ADDR\"]/"
+grep -q "servers = \[\"$DNS_ADDR\"\]" "$MPD/mailport.toml" || die "could not set [dns] servers in mailport.toml"
 grep -q '^[[:space:]]*listen_address = "127.0.0.1"' "$MPD/mailport.toml" || die "could not set listen_address in mailport.toml"
 "$MP" domain add "$DOMAIN" --data "$MPD" >/dev/null || die "mailport domain add failed"
 for mode in $MODES; do
