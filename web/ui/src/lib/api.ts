@@ -213,9 +213,9 @@ export async function logout(): Promise<void> {
   csrfToken = '';
 }
 
-// The directory calls the first pages use. Their shapes are the generated
-// ones, so a change to the server's contract breaks `npm run check` here.
-type Schemas = components['schemas'];
+// The shapes of the API's bodies, generated from the OpenAPI document, so a
+// change to the server's contract breaks `npm run check` where it matters.
+export type Schemas = components['schemas'];
 export type Domain = Schemas['Domain'];
 export type Mailbox = Schemas['Mailbox'];
 export type DNSRecord = Schemas['DNSRecord'];
@@ -228,8 +228,10 @@ export interface ListPage<T> {
   total: number;
 }
 
+export type QueryValue = string | number | boolean | undefined;
+
 /** query builds "?a=1&b=x" from the set values (empty strings are left out). */
-function query(params: Record<string, string | number | boolean | undefined>): string {
+export function query(params: Record<string, QueryValue>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) {
     if (v === undefined || v === '') continue;
@@ -241,68 +243,53 @@ function query(params: Record<string, string | number | boolean | undefined>): s
 
 // Path segments are user data (domain names, addresses): always encoded, so
 // a "/" or "?" in one cannot reach another endpoint.
-const seg = encodeURIComponent;
+export const seg = encodeURIComponent;
 
+/** path joins a collection and encoded segments: path('/forwards', a, b) is /forwards/A/B. */
+export function path(collection: string, ...segments: string[]): string {
+  return [collection, ...segments.map(seg)].join('/');
+}
+
+/** What every list operation takes: a search, a page (limit/offset), a sort, and per-collection filters. */
 export interface ListParams {
   q?: string;
   limit?: number;
   offset?: number;
-}
-
-export async function listDomains(p: ListParams = {}, signal?: AbortSignal): Promise<ListPage<Domain>> {
-  const r = await request<Schemas['ListDomain']>('GET', '/domains' + query({ ...p }), { signal });
-  return { items: r.items ?? [], total: r.total };
-}
-
-export function createDomain(name: string): Promise<Domain> {
-  return request<Domain>('POST', '/domains', { body: { name } satisfies Schemas['CreateDomainInputBody'] });
-}
-
-export function deleteDomain(name: string): Promise<void> {
-  return request<void>('DELETE', `/domains/${seg(name)}`);
-}
-
-export async function domainDNS(name: string, check: boolean): Promise<DNSAnswer> {
-  const r = await request<DNSAnswer>('GET', `/domains/${seg(name)}/dns` + query({ check: check || undefined }));
-  return { ...r, records: r.records ?? [] };
-}
-
-export async function listMailboxes(p: ListParams = {}, signal?: AbortSignal): Promise<ListPage<Mailbox>> {
-  const r = await request<Schemas['ListMailbox']>('GET', '/mailboxes' + query({ ...p }), { signal });
-  return { items: r.items ?? [], total: r.total };
-}
-
-export function getMailbox(address: string): Promise<Mailbox> {
-  return request<Mailbox>('GET', `/mailboxes/${seg(address)}`);
-}
-
-export function createMailbox(m: MailboxCreate): Promise<Mailbox> {
-  return request<Mailbox>('POST', '/mailboxes', { body: m });
-}
-
-export function updateMailbox(address: string, m: MailboxUpdate): Promise<Mailbox> {
-  return request<Mailbox>('PATCH', `/mailboxes/${seg(address)}`, { body: m });
-}
-
-export function deleteMailbox(address: string): Promise<void> {
-  return request<void>('DELETE', `/mailboxes/${seg(address)}`);
+  sort?: string;
+  [filter: string]: QueryValue;
 }
 
 /**
- * fieldErrors turns an ApiError's per-field messages into a map by form
- * field. The server names fields by location ("body.address"); the portal's
- * forms use the bare name. A 422 the server could not pin to a field (a
- * service-level check such as "invalid domain name") is put on guess(message)
- * when that names a field, so it still shows next to the input it is about.
+ * list fetches one page of a collection (GET /domains, /aliases, ...). Every
+ * list answer has the shape {items, total}; a null items is an empty page.
  */
-export function fieldErrors(err: ApiError, guess?: (message: string) => string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(err.fields)) {
-    out[k.replace(/^body\./, '')] = v;
-  }
-  if (Object.keys(out).length === 0 && err.status === 422 && guess) {
-    const f = guess(err.message);
-    if (f !== undefined) out[f] = err.message;
-  }
-  return out;
+export async function list<T>(collection: string, p: ListParams = {}, signal?: AbortSignal): Promise<ListPage<T>> {
+  const r = await request<{ items?: T[] | null; total: number }>('GET', collection + query(p), { signal });
+  return { items: r.items ?? [], total: r.total };
+}
+
+/** get, create, update (PATCH), put and remove are the object calls of every collection. */
+export function get<T>(objectPath: string): Promise<T> {
+  return request<T>('GET', objectPath);
+}
+
+export function create<T>(collection: string, body: unknown): Promise<T> {
+  return request<T>('POST', collection, { body });
+}
+
+export function update<T>(objectPath: string, body: unknown): Promise<T> {
+  return request<T>('PATCH', objectPath, { body });
+}
+
+export function put<T>(objectPath: string, body: unknown): Promise<T> {
+  return request<T>('PUT', objectPath, { body });
+}
+
+export function remove(objectPath: string): Promise<void> {
+  return request<void>('DELETE', objectPath);
+}
+
+export async function domainDNS(name: string, check: boolean): Promise<DNSAnswer> {
+  const r = await request<DNSAnswer>('GET', path('/domains', name, 'dns') + query({ check: check || undefined }));
+  return { ...r, records: r.records ?? [] };
 }
