@@ -11,6 +11,7 @@ import (
 
 	"mailport/internal/dns"
 	"mailport/internal/msgauth"
+	"mailport/internal/msgauth/authres"
 	"mailport/internal/msgauth/dkim"
 )
 
@@ -36,8 +37,11 @@ func (authResultsStage) Name() string { return "authres" }
 
 func (s authResultsStage) Process(ctx context.Context, d *Delivery) error {
 	env := d.Envelope
-	if env.AuthUser != "" || !env.RemoteIP.IsValid() {
+	if !env.RemoteIP.IsValid() {
 		return nil
+	}
+	if env.AuthUser != "" {
+		return s.dropForged(ctx, d)
 	}
 	src, err := d.Content(ctx)
 	if err != nil {
@@ -52,7 +56,31 @@ func (s authResultsStage) Process(ctx context.Context, d *Delivery) error {
 	if v.Reject() {
 		return newError(550, 5, 7, 1, fmt.Sprintf("message refused: it fails the DMARC policy of %s", v.FromDomain), nil)
 	}
+	// After the checks, which verify the message as it was signed.
+	if err := s.dropForged(ctx, d); err != nil {
+		return err
+	}
 	d.Header = append(d.Header, v.AuthResultsHeader(s.hostname)...)
+	return nil
+}
+
+// dropForged removes Authentication-Results fields that claim to be ours
+// (our hostname as authserv-id) from mail arriving from outside, so
+// readers and filters that trust our results cannot be fooled by a
+// sender's forgery: RFC 8601 section 5 requires a border MTA to delete
+// them. Our own users' submissions are cleaned too; they cross the same
+// border into local mailboxes.
+func (s authResultsStage) dropForged(ctx context.Context, d *Delivery) error {
+	ours := strings.ToLower(s.hostname)
+	n, err := d.DropHeaderFields(ctx, func(name, value string) bool {
+		return strings.EqualFold(name, authres.FieldName) && authres.ServID(value) == ours
+	})
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		d.Log.Info("removed Authentication-Results fields claiming our name", "count", n)
+	}
 	return nil
 }
 

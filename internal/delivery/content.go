@@ -167,3 +167,89 @@ func (d *Delivery) RelayBlob() (blobID string, offset int64, err error) {
 	}
 	return d.BlobID, int64(d.returnPathLen), nil
 }
+
+// DropHeaderFields removes from the content the header fields for which
+// drop(name, value) is true (value unfolded as written, without the line
+// ends of its continuation lines removed) and returns how many it
+// removed. The content buffer is replaced by the shorter copy; fields
+// past the first MiB of header (HeaderSection's bound) are kept.
+func (d *Delivery) DropHeaderFields(ctx context.Context, drop func(name, value string) bool) (int, error) {
+	hdr, err := d.HeaderSection(ctx)
+	if err != nil {
+		return 0, err
+	}
+	kept, n := filterFields(hdr, drop)
+	if n == 0 {
+		return 0, nil
+	}
+	size, err := d.buffer.Seek(0, io.SeekEnd)
+	if err != nil {
+		return 0, ErrorLocal(fmt.Errorf("size of buffered message: %w", err))
+	}
+	rest := io.NewSectionReader(d.buffer, int64(len(hdr)), size-int64(len(hdr)))
+	var nb contentBuffer
+	if int64(len(kept))+rest.Size() <= memBufferBytes {
+		b := make([]byte, len(kept), len(kept)+int(rest.Size()))
+		copy(b, kept)
+		body, err := io.ReadAll(rest)
+		if err != nil {
+			return 0, ErrorLocal(fmt.Errorf("rewrite buffered message: %w", err))
+		}
+		nb = memBuffer{bytes.NewReader(append(b, body...))}
+	} else {
+		dir := ""
+		if d.dl != nil {
+			dir = d.dl.cfg.BufferDir
+		}
+		f, err := os.CreateTemp(dir, "mailport-delivery-*")
+		if err != nil {
+			return 0, ErrorLocal(fmt.Errorf("rewrite buffered message: %w", err))
+		}
+		os.Remove(f.Name())
+		if _, err := io.Copy(f, io.MultiReader(bytes.NewReader(kept), rest)); err != nil {
+			f.Close()
+			return 0, ErrorLocal(fmt.Errorf("rewrite buffered message: %w", err))
+		}
+		nb = f
+	}
+	d.buffer.Close()
+	d.buffer = nb
+	return n, nil
+}
+
+// filterFields returns the header section without the fields drop
+// selects (a field is its first line and the continuation lines that
+// start with white space, RFC 5322 section 2.2.3), and how many it left
+// out.
+func filterFields(hdr []byte, drop func(name, value string) bool) ([]byte, int) {
+	out := make([]byte, 0, len(hdr))
+	n := 0
+	for len(hdr) > 0 {
+		end := fieldEnd(hdr)
+		field := hdr[:end]
+		hdr = hdr[end:]
+		name, value, ok := bytes.Cut(field, []byte(":"))
+		if ok && len(bytes.TrimSpace(field)) > 0 && drop(string(bytes.TrimRight(name, " \t")), string(value)) {
+			n++
+			continue
+		}
+		out = append(out, field...)
+	}
+	return out, n
+}
+
+// fieldEnd is the length of the first field of hdr with its continuation
+// lines (the whole rest when it does not end).
+func fieldEnd(hdr []byte) int {
+	i := 0
+	for {
+		nl := bytes.IndexByte(hdr[i:], '\n')
+		if nl < 0 {
+			return len(hdr)
+		}
+		i += nl + 1
+		if i >= len(hdr) || (hdr[i] != ' ' && hdr[i] != '\t') {
+			return i
+		}
+	}
+}

@@ -280,3 +280,49 @@ func TestFromAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthResultsDropsForgedFields: fields that claim our authserv-id are
+// removed from mail arriving from outside and from our users' submissions
+// (RFC 8601 section 5); other servers' fields stay. Small messages are
+// rewritten in memory, large ones in a temporary file.
+func TestAuthResultsDropsForgedFields(t *testing.T) {
+	forged := "Authentication-Results: MX.example.test; dmarc=pass header.from=bank.test\r\n" +
+		"Authentication-Results: (c) mx.example.test;\r\n\tspf=pass\r\n" +
+		"Authentication-Results: mx.other.test; spf=pass\r\n"
+	for _, tc := range []struct {
+		name     string
+		authUser string
+		bodyLen  int
+	}{
+		{"remote small", "", 0},
+		{"remote large", "", memBufferBytes + 1000},
+		{"submission", "bob@remote.test", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.user(t, "alice@example.test", 0)
+			zone := &dns.Mock{}
+			dl := e.deliverer(t, nil, 0)
+			if err := dl.InsertBefore("spool", AuthResults(zone, "mx.example.test")); err != nil {
+				t.Fatal(err)
+			}
+			body := testMessage + strings.Repeat("x", tc.bodyLen)
+			en := &Envelope{MailFrom: "bob@remote.test", RemoteIP: netip.MustParseAddr("192.0.2.7"), Helo: "mail.remote.test", AuthUser: tc.authUser}
+			e.resolve(t, en, "alice@example.test")
+			if err := dl.Deliver(context.Background(), dl.NewDelivery(en, strings.NewReader(forged+body))); err != nil {
+				t.Fatal(err)
+			}
+			msgs := e.inbox(t, "alice@example.test")
+			got := e.read(t, msgs[0].BlobID)
+			if strings.Contains(got, "dmarc=pass header.from=bank.test") || strings.Contains(got, "(c) mx.example.test") {
+				t.Errorf("forged field kept:\n%.600s", got)
+			}
+			if !strings.Contains(got, "Authentication-Results: mx.other.test; spf=pass\r\n"+body) {
+				t.Errorf("other server's field or the content changed:\n%.600s", got)
+			}
+			if msgs[0].Size != int64(len(got)) {
+				t.Errorf("size %d, blob %d", msgs[0].Size, len(got))
+			}
+		})
+	}
+}

@@ -152,3 +152,44 @@ func reason(s string) string {
 	}
 	return s
 }
+
+// ServID returns the authserv-id of an Authentication-Results field value
+// (RFC 8601 section 2.2: `[CFWS] authserv-id [CFWS authres-version] ";"`),
+// lower-cased, or "" when the value has none. It reads leniently, as mail
+// clients do, so a forged field cannot hide the id it claims behind
+// syntax a strict parser would refuse: leading comments are skipped, and
+// the id ends at white space, a comment or ";".
+func ServID(value string) string {
+	s := skipCFWS(value)
+	if strings.HasPrefix(s, `"`) {
+		if end := strings.IndexByte(s[1:], '"'); end >= 0 {
+			return strings.ToLower(s[1 : 1+end])
+		}
+		return ""
+	}
+	end := strings.IndexAny(s, " \t\r\n(;")
+	if end < 0 {
+		end = len(s)
+	}
+	return strings.ToLower(s[:end])
+}
+
+// skipCFWS drops leading white space and (nested) comments, RFC 5322
+// section 3.2.2.
+func skipCFWS(s string) string {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && depth > 0:
+			i++
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case depth > 0, c == ' ', c == '\t', c == '\r', c == '\n':
+		default:
+			return s[i:]
+		}
+	}
+	return ""
+}

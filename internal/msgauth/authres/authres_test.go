@@ -86,3 +86,23 @@ func TestEmpty(t *testing.T) {
 		t.Fatalf("got %q", got)
 	}
 }
+
+func TestServID(t *testing.T) {
+	for value, want := range map[string]string{
+		"mx.example.org; spf=pass":                        "mx.example.org",
+		" MX.Example.ORG 1; dkim=pass":                    "mx.example.org",
+		"(comment (nested) \\) here) mx.example.org;none": "mx.example.org",
+		`"mx.example.org"; dmarc=pass`:                    "mx.example.org",
+		"mx.example.org(c); dmarc=pass":                   "mx.example.org",
+		"\r\n\tmx.example.org;\r\n\tdmarc=pass":           "mx.example.org",
+		"mx.example.org":                                  "mx.example.org",
+		"":                                                "",
+		"(unclosed":                                       "",
+		`"unclosed`:                                       "",
+		"; spf=pass":                                      "",
+	} {
+		if got := authres.ServID(value); got != want {
+			t.Errorf("ServID(%q) = %q, want %q", value, got, want)
+		}
+	}
+}
