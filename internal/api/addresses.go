@@ -35,6 +35,13 @@ type createAliasInput struct {
 	}
 }
 
+type updateAliasInput struct {
+	Address string `path:"address" maxLength:"254" doc:"Mail address"`
+	Body    struct {
+		Targets []string `json:"targets" minItems:"1" maxItems:"1000" doc:"The new targets, replacing the old ones"`
+	}
+}
+
 type aliasOutput struct{ Body Alias }
 
 // mailboxQuery names the mailbox a forward or sender address list is of.
@@ -116,6 +123,16 @@ func (a *API) registerAddresses() {
 			}
 			return &aliasOutput{aliasOut(al)}, nil
 		})
+
+	o := op("updateAlias", http.MethodPatch, "/aliases/{address}", "Replace an alias's targets", "aliases")
+	o.Description = "targets replaces the alias's targets; the same rules as for creating one apply."
+	huma.Register(a.humaAPI, o, func(ctx context.Context, in *updateAliasInput) (*aliasOutput, error) {
+		al, err := a.scope(ctx).SetAliasTargets(ctx, in.Address, in.Body.Targets)
+		if err != nil {
+			return nil, a.errorFor(ctx, err)
+		}
+		return &aliasOutput{aliasOut(al)}, nil
+	})
 
 	huma.Register(a.humaAPI, op("deleteAlias", http.MethodDelete, "/aliases/{address}", "Remove an alias", "aliases"),
 		func(ctx context.Context, in *addressPath) (*noContent, error) {

@@ -140,7 +140,9 @@ var matrix = map[string]opCase{
 	"createAlias": {body: func(t target) any {
 		return map[string]any{"address": t.newName + "@" + t.Domain, "targets": []string{t.Mailbox}}
 	}, expect: domainOnly(201)},
-	"getAlias":    {params: func(t target) map[string]string { return map[string]string{"address": t.Alias} }, expect: domainOnly(200)},
+	"getAlias": {params: func(t target) map[string]string { return map[string]string{"address": t.Alias} }, expect: domainOnly(200)},
+	"updateAlias": {params: func(t target) map[string]string { return map[string]string{"address": t.Alias} },
+		body: func(t target) any { return map[string]any{"targets": []string{t.Mailbox2}} }, expect: domainOnly(200)},
 	"deleteAlias": {params: func(t target) map[string]string { return map[string]string{"address": t.Alias} }, expect: domainOnly(204)},
 
 	"listForwards": {query: qMailbox, expect: selfService(200)},
@@ -176,7 +178,9 @@ var matrix = map[string]opCase{
 	"createRelayDomain": {body: func(t target) any {
 		return map[string]any{"name": t.newName + "." + t.Domain, "host": "relay.example.net", "port": 25}
 	}, expect: domainOnly(201)},
-	"getRelayDomain":    {params: func(t target) map[string]string { return map[string]string{"name": t.Relay} }, expect: domainOnly(200)},
+	"getRelayDomain": {params: func(t target) map[string]string { return map[string]string{"name": t.Relay} }, expect: domainOnly(200)},
+	"updateRelayDomain": {params: func(t target) map[string]string { return map[string]string{"name": t.Relay} },
+		body: func(t target) any { return map[string]any{"port": 2525} }, expect: domainOnly(200)},
 	"deleteRelayDomain": {params: func(t target) map[string]string { return map[string]string{"name": t.Relay} }, expect: domainOnly(204)},
 
 	"listAdmins": {expect: masterOnly(200)},

@@ -54,6 +54,15 @@ type createRelayInput struct {
 	}
 }
 
+type updateRelayInput struct {
+	Name string `path:"name" maxLength:"253" doc:"Domain name"`
+	Body struct {
+		Host       *string   `json:"host,omitempty" minLength:"1" maxLength:"255"`
+		Port       *int      `json:"port,omitempty" minimum:"1" maximum:"65535"`
+		Recipients *[]string `json:"recipients,omitempty" maxItems:"100000" doc:"Replaces the list; [] accepts every address"`
+	}
+}
+
 type relayOutput struct{ Body RelayDomain }
 
 func (a *API) registerRouting() {
@@ -137,6 +146,18 @@ func (a *API) registerRouting() {
 			}
 			return &relayOutput{relayOut(rd)}, nil
 		})
+
+	o = op("updateRelayDomain", http.MethodPatch, "/relay-domains/{name}", "Change a relay domain's destination or recipients", "relay-domains")
+	o.Description = "Fields left out stay as they are; recipients replaces the whole list."
+	huma.Register(a.humaAPI, o, func(ctx context.Context, in *updateRelayInput) (*relayOutput, error) {
+		rd, err := a.scope(ctx).UpdateRelayDomain(ctx, in.Name, directory.RelayUpdate{
+			Host: in.Body.Host, Port: in.Body.Port, Recipients: in.Body.Recipients,
+		})
+		if err != nil {
+			return nil, a.errorFor(ctx, err)
+		}
+		return &relayOutput{relayOut(rd)}, nil
+	})
 
 	huma.Register(a.humaAPI, op("deleteRelayDomain", http.MethodDelete, "/relay-domains/{name}", "Remove a relay domain", "relay-domains"),
 		func(ctx context.Context, in *domainPath) (*noContent, error) {

@@ -328,23 +328,9 @@ func (s *Service) AddAlias(ctx context.Context, address string, targets []string
 	if _, err := s.st.GetAccountByAddress(ctx, addr); err == nil {
 		return store.Alias{}, fmt.Errorf("alias %s: %w as a mailbox", addr, store.ErrExists)
 	}
-	if len(targets) == 0 {
-		return store.Alias{}, fmt.Errorf("alias %s: at least one target is needed", addr)
-	}
-	seen := make(map[string]bool)
-	var norm []string
-	for _, t := range targets {
-		n, err := NormalizeAddress(t)
-		if err != nil {
-			return store.Alias{}, fmt.Errorf("alias %s: target: %w", addr, err)
-		}
-		if n == addr {
-			return store.Alias{}, fmt.Errorf("alias %s: %w: points to itself", addr, ErrLoop)
-		}
-		if !seen[n] {
-			seen[n] = true
-			norm = append(norm, n)
-		}
+	norm, err := aliasTargets(addr, targets)
+	if err != nil {
+		return store.Alias{}, err
 	}
 	a, err := s.st.CreateAlias(ctx, store.Alias{Address: addr, Targets: norm})
 	if err != nil {
@@ -352,6 +338,48 @@ func (s *Service) AddAlias(ctx context.Context, address string, targets []string
 	}
 	s.log.Info("alias added", "address", addr, "targets", norm)
 	return a, nil
+}
+
+// SetAliasTargets replaces the targets of the alias addr.
+func (s *Service) SetAliasTargets(ctx context.Context, address string, targets []string) (store.Alias, error) {
+	addr, err := NormalizeAddress(address)
+	if err != nil {
+		return store.Alias{}, err
+	}
+	norm, err := aliasTargets(addr, targets)
+	if err != nil {
+		return store.Alias{}, err
+	}
+	a, err := s.st.SetAliasTargets(ctx, addr, norm)
+	if err != nil {
+		return store.Alias{}, fmt.Errorf("alias %s: %w", addr, err)
+	}
+	s.log.Info("alias changed", "address", addr, "targets", norm)
+	return a, nil
+}
+
+// aliasTargets normalizes the targets of alias addr, dropping duplicates:
+// at least one, none of them the alias itself.
+func aliasTargets(addr string, targets []string) ([]string, error) {
+	if len(targets) == 0 {
+		return nil, fmt.Errorf("alias %s: at least one target is needed", addr)
+	}
+	seen := make(map[string]bool)
+	var norm []string
+	for _, t := range targets {
+		n, err := NormalizeAddress(t)
+		if err != nil {
+			return nil, fmt.Errorf("alias %s: target: %w", addr, err)
+		}
+		if n == addr {
+			return nil, fmt.Errorf("alias %s: %w: points to itself", addr, ErrLoop)
+		}
+		if !seen[n] {
+			seen[n] = true
+			norm = append(norm, n)
+		}
+	}
+	return norm, nil
 }
 
 // ListAliases lists aliases of a domain, or all for "".

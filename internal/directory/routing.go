@@ -112,6 +112,43 @@ func (s *Service) AddRelayDomain(ctx context.Context, name, host string, port in
 	if err != nil {
 		return store.RelayDomain{}, err
 	}
+	rd, err := relayDomain(d, host, port, recipients)
+	if err != nil {
+		return store.RelayDomain{}, err
+	}
+	if _, local, err := s.IsLocalDomain(ctx, d); err != nil {
+		return store.RelayDomain{}, err
+	} else if local {
+		return store.RelayDomain{}, fmt.Errorf("relay domain %s: %w as a hosted domain or domain alias", d, store.ErrExists)
+	}
+	if err := s.st.CreateRelayDomain(ctx, rd); err != nil {
+		return store.RelayDomain{}, fmt.Errorf("add relay domain %s: %w", d, err)
+	}
+	s.log.Info("relay domain added", "domain", d, "host", rd.Host, "port", port, "recipients", len(rd.Recipients))
+	return rd, nil
+}
+
+// UpdateRelayDomain replaces the destination and recipient list of the
+// relay domain r.Name, checked as AddRelayDomain checks them.
+func (s *Service) UpdateRelayDomain(ctx context.Context, r store.RelayDomain) (store.RelayDomain, error) {
+	d, err := NormalizeDomain(r.Name)
+	if err != nil {
+		return store.RelayDomain{}, err
+	}
+	rd, err := relayDomain(d, r.Host, r.Port, r.Recipients)
+	if err != nil {
+		return store.RelayDomain{}, err
+	}
+	if err := s.st.UpdateRelayDomain(ctx, rd); err != nil {
+		return store.RelayDomain{}, fmt.Errorf("relay domain %s: %w", d, err)
+	}
+	s.log.Info("relay domain changed", "domain", d, "host", rd.Host, "port", rd.Port, "recipients", len(rd.Recipients))
+	return rd, nil
+}
+
+// relayDomain checks and normalizes the parts of relay domain d: the
+// destination, and the recipients (each in d, duplicates dropped).
+func relayDomain(d, host string, port int, recipients []string) (store.RelayDomain, error) {
 	h, err := NormalizeHost(host)
 	if err != nil {
 		return store.RelayDomain{}, fmt.Errorf("relay domain %s: %w", d, err)
@@ -121,11 +158,6 @@ func (s *Service) AddRelayDomain(ctx context.Context, name, host string, port in
 	}
 	if len(recipients) > maxRelayRecipients {
 		return store.RelayDomain{}, fmt.Errorf("relay domain %s: more than %d recipients", d, maxRelayRecipients)
-	}
-	if _, local, err := s.IsLocalDomain(ctx, d); err != nil {
-		return store.RelayDomain{}, err
-	} else if local {
-		return store.RelayDomain{}, fmt.Errorf("relay domain %s: %w as a hosted domain or domain alias", d, store.ErrExists)
 	}
 	seen := map[string]bool{}
 	var rcpts []string
@@ -142,12 +174,7 @@ func (s *Service) AddRelayDomain(ctx context.Context, name, host string, port in
 			rcpts = append(rcpts, a)
 		}
 	}
-	rd := store.RelayDomain{Name: d, Host: h, Port: port, Recipients: rcpts}
-	if err := s.st.CreateRelayDomain(ctx, rd); err != nil {
-		return store.RelayDomain{}, fmt.Errorf("add relay domain %s: %w", d, err)
-	}
-	s.log.Info("relay domain added", "domain", d, "host", h, "port", port, "recipients", len(rcpts))
-	return rd, nil
+	return store.RelayDomain{Name: d, Host: h, Port: port, Recipients: rcpts}, nil
 }
 
 // ListRelayDomains lists relay domains with their recipient lists.

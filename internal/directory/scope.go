@@ -431,6 +431,39 @@ func (sc *Scope) GetRelayDomain(ctx context.Context, name string) (store.RelayDo
 	return rd, nil
 }
 
+// RelayUpdate changes the fields of a relay domain that are not nil;
+// Recipients replaces the list (empty: every address is accepted).
+type RelayUpdate struct {
+	Host       *string
+	Port       *int
+	Recipients *[]string
+}
+
+// UpdateRelayDomain changes a relay domain, under the rules of
+// AddRelayDomain.
+func (sc *Scope) UpdateRelayDomain(ctx context.Context, name string, up RelayUpdate) (store.RelayDomain, error) {
+	before, err := sc.GetRelayDomain(ctx, name)
+	if err != nil {
+		return store.RelayDomain{}, err
+	}
+	next := before
+	if up.Host != nil {
+		next.Host = *up.Host
+	}
+	if up.Port != nil {
+		next.Port = *up.Port
+	}
+	if up.Recipients != nil {
+		next.Recipients = *up.Recipients
+	}
+	after, err := sc.s.UpdateRelayDomain(ctx, next)
+	if err != nil {
+		return store.RelayDomain{}, err
+	}
+	sc.audit(ctx, "relay_domain.update", "relay_domain", after.Name, after.Name, before, after)
+	return after, nil
+}
+
 // RemoveRelayDomain removes a relay domain.
 func (sc *Scope) RemoveRelayDomain(ctx context.Context, name string) error {
 	before, err := sc.GetRelayDomain(ctx, name)
@@ -739,6 +772,20 @@ func (sc *Scope) GetAlias(ctx context.Context, address string) (store.Alias, err
 		return store.Alias{}, fmt.Errorf("alias %s: %w", addr, err)
 	}
 	return al, nil
+}
+
+// SetAliasTargets replaces the targets of an alias.
+func (sc *Scope) SetAliasTargets(ctx context.Context, address string, targets []string) (store.Alias, error) {
+	before, err := sc.GetAlias(ctx, address)
+	if err != nil {
+		return store.Alias{}, err
+	}
+	after, err := sc.s.SetAliasTargets(ctx, before.Address, targets)
+	if err != nil {
+		return store.Alias{}, err
+	}
+	sc.audit(ctx, "alias.update", "alias", after.Address, domainPart(after.Address), before, after)
+	return after, nil
 }
 
 // RemoveAlias removes an alias.

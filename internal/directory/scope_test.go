@@ -272,6 +272,10 @@ func TestPermissionMatrix(t *testing.T) {
 			_, err := sc.GetRelayDomain(ctx, "r."+tg.dom)
 			return err
 		}},
+		{"relay_domain.update", true, "AADDD", func(ctx context.Context, sc *directory.Scope, tg target) error {
+			_, err := sc.UpdateRelayDomain(ctx, "r."+tg.dom, directory.RelayUpdate{Port: ptr(2525)})
+			return err
+		}},
 		{"relay_domain.delete", true, "AADDD", func(ctx context.Context, sc *directory.Scope, tg target) error {
 			return sc.RemoveRelayDomain(ctx, "r."+tg.dom)
 		}},
@@ -323,6 +327,10 @@ func TestPermissionMatrix(t *testing.T) {
 		}},
 		{"alias.get", false, "AADDD", func(ctx context.Context, sc *directory.Scope, tg target) error {
 			_, err := sc.GetAlias(ctx, "team@"+tg.dom)
+			return err
+		}},
+		{"alias.update", true, "AADDD", func(ctx context.Context, sc *directory.Scope, tg target) error {
+			_, err := sc.SetAliasTargets(ctx, "team@"+tg.dom, []string{"y@ext.example"})
 			return err
 		}},
 		{"alias.delete", true, "AADDD", func(ctx context.Context, sc *directory.Scope, tg target) error {

@@ -259,6 +259,9 @@ type Store interface {
 	// ListRelayDomains returns relay domains ordered by name, with their
 	// recipient lists.
 	ListRelayDomains(ctx context.Context) ([]RelayDomain, error)
+	// UpdateRelayDomain replaces the host, port and recipient list of the
+	// relay domain called r.Name in one transaction (ErrNotFound if none).
+	UpdateRelayDomain(ctx context.Context, r RelayDomain) error
 	DeleteRelayDomain(ctx context.Context, name string) error
 	// RelayRoute returns the relay domain called name without its
 	// recipient list, and whether address (lower case, full address) is
@@ -290,6 +293,10 @@ type Store interface {
 	CreateAlias(ctx context.Context, a Alias) (Alias, error)
 	GetAlias(ctx context.Context, address string) (Alias, error)
 	ListAliases(ctx context.Context, domain string) ([]Alias, error)
+	// SetAliasTargets replaces an alias's targets in one transaction,
+	// keeping its ID (ErrNotFound if there is no such alias); order and
+	// duplicates are handled as in CreateAlias.
+	SetAliasTargets(ctx context.Context, address string, targets []string) (Alias, error)
 	DeleteAlias(ctx context.Context, address string) error
 
 	AddSenderAddress(ctx context.Context, s SenderAddress) error

@@ -21,26 +21,51 @@ func aliasDomain(address string) string {
 	return ""
 }
 
+// aliasTargets drops duplicate targets, keeping the first of each, and
+// checks the count.
+func aliasTargets(address string, targets []string) ([]string, error) {
+	var out []string
+	seen := make(map[string]bool, len(targets))
+	for _, t := range targets {
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("sqlite: alias %q: no targets", address)
+	}
+	if len(out) > maxAliasTargets {
+		return nil, fmt.Errorf("sqlite: alias %q: more than %d targets", address, maxAliasTargets)
+	}
+	return out, nil
+}
+
+// insertTargets writes an alias's targets in order.
+func insertTargets(ctx context.Context, tx *sql.Tx, aliasID int64, targets []string) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO alias_targets (alias_id, position, target) VALUES (?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i, t := range targets {
+		if _, err := stmt.ExecContext(ctx, aliasID, i, t); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CreateAlias stores an alias with its targets in the given order
 // (duplicates dropped). An address with "@" must belong to a hosted domain
 // (ErrNotFound otherwise), which ties the alias's lifetime to the domain's.
 func (db *DB) CreateAlias(ctx context.Context, a store.Alias) (store.Alias, error) {
-	var targets []string
-	seen := make(map[string]bool, len(a.Targets))
-	for _, t := range a.Targets {
-		if !seen[t] {
-			seen[t] = true
-			targets = append(targets, t)
-		}
-	}
-	if len(targets) == 0 {
-		return store.Alias{}, fmt.Errorf("sqlite: create alias %q: no targets", a.Address)
-	}
-	if len(targets) > maxAliasTargets {
-		return store.Alias{}, fmt.Errorf("sqlite: create alias %q: more than %d targets", a.Address, maxAliasTargets)
+	targets, err := aliasTargets(a.Address, a.Targets)
+	if err != nil {
+		return store.Alias{}, err
 	}
 	a.Targets = targets
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err = db.write(ctx, func(tx *sql.Tx) error {
 		var domain any
 		if d := aliasDomain(a.Address); d != "" {
 			id, err := domainID(ctx, tx, d)
@@ -56,20 +81,32 @@ func (db *DB) CreateAlias(ctx context.Context, a store.Alias) (store.Alias, erro
 		if a.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO alias_targets (alias_id, position, target) VALUES (?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i, t := range targets {
-			if _, err := stmt.ExecContext(ctx, a.ID, i, t); err != nil {
-				return err
-			}
-		}
-		return nil
+		return insertTargets(ctx, tx, a.ID, targets)
 	})
 	if err != nil {
 		return store.Alias{}, wrap(err, "create alias %q", a.Address)
+	}
+	return a, nil
+}
+
+// SetAliasTargets replaces the targets of the alias for address.
+func (db *DB) SetAliasTargets(ctx context.Context, address string, targets []string) (store.Alias, error) {
+	targets, err := aliasTargets(address, targets)
+	if err != nil {
+		return store.Alias{}, err
+	}
+	a := store.Alias{Address: address, Targets: targets}
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM aliases WHERE address = ?`, address).Scan(&a.ID); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM alias_targets WHERE alias_id = ?`, a.ID); err != nil {
+			return err
+		}
+		return insertTargets(ctx, tx, a.ID, targets)
+	})
+	if err != nil {
+		return store.Alias{}, wrap(err, "set targets of alias %q", address)
 	}
 	return a, nil
 }

@@ -42,22 +42,45 @@ func (db *DB) CreateRelayDomain(ctx context.Context, r store.RelayDomain) error 
 			r.Name, r.Host, r.Port, nowNanos()); err != nil {
 			return err
 		}
-		if len(r.Recipients) == 0 {
-			return nil
-		}
-		stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO relay_recipients (relay, address) VALUES (?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for _, a := range r.Recipients {
-			if _, err := stmt.ExecContext(ctx, r.Name, a); err != nil {
-				return err
-			}
-		}
-		return nil
+		return insertRelayRecipients(ctx, tx, r)
 	})
 	return wrap(err, "create relay domain %q", r.Name)
+}
+
+// insertRelayRecipients writes r's recipient list (duplicates dropped).
+func insertRelayRecipients(ctx context.Context, tx *sql.Tx, r store.RelayDomain) error {
+	if len(r.Recipients) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO relay_recipients (relay, address) VALUES (?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, a := range r.Recipients {
+		if _, err := stmt.ExecContext(ctx, r.Name, a); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// UpdateRelayDomain replaces a relay domain's destination and recipient
+// list.
+func (db *DB) UpdateRelayDomain(ctx context.Context, r store.RelayDomain) error {
+	if len(r.Recipients) > maxRelayRecipients {
+		return fmt.Errorf("sqlite: update relay domain %q: more than %d recipients", r.Name, maxRelayRecipients)
+	}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		if err := execOne(ctx, tx, `UPDATE relay_domains SET host = ?, port = ? WHERE name = ?`, r.Host, r.Port, r.Name); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM relay_recipients WHERE relay = ?`, r.Name); err != nil {
+			return err
+		}
+		return insertRelayRecipients(ctx, tx, r)
+	})
+	return wrap(err, "update relay domain %q", r.Name)
 }
 
 // GetRelayDomain returns the relay domain called name with its recipients

@@ -375,6 +375,21 @@ func testAliases(t *testing.T, s store.Store) {
 	_, err = s.ListAliases(ctx, "missing.example")
 	wantErr(t, "ListAliases of unknown domain", err, store.ErrNotFound)
 
+	// Replacing the targets keeps the alias (its ID) and drops the old
+	// targets; an unknown alias is ErrNotFound.
+	set, err := s.SetAliasTargets(ctx, "team@example.com", []string{"new@example.com", "amy@example.com", "new@example.com"})
+	noErr(t, "SetAliasTargets", err)
+	got, err = s.GetAlias(ctx, "team@example.com")
+	noErr(t, "GetAlias after SetAliasTargets", err)
+	if want := []string{"new@example.com", "amy@example.com"}; set.ID != team.ID || got.ID != team.ID || !slices.Equal(got.Targets, want) || !slices.Equal(set.Targets, want) {
+		t.Errorf("after SetAliasTargets: returned %+v, stored %+v, want ID %d and targets %v", set, got, team.ID, want)
+	}
+	_, err = s.SetAliasTargets(ctx, "nobody@example.com", []string{"x@example.com"})
+	wantErr(t, "SetAliasTargets missing", err, store.ErrNotFound)
+	if _, err := s.SetAliasTargets(ctx, "team@example.com", nil); err == nil {
+		t.Error("SetAliasTargets without targets succeeded")
+	}
+
 	noErr(t, "DeleteAlias", s.DeleteAlias(ctx, "team@example.com"))
 	_, err = s.GetAlias(ctx, "team@example.com")
 	wantErr(t, "GetAlias after delete", err, store.ErrNotFound)

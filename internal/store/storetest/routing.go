@@ -91,6 +91,22 @@ func testRelayDomains(t *testing.T, s store.Store) {
 		})
 	}
 
+	// An update replaces destination and list together.
+	noErr(t, "UpdateRelayDomain", s.UpdateRelayDomain(ctx, store.RelayDomain{
+		Name: "open.example", Host: "192.0.2.9", Port: 587, Recipients: []string{"z@open.example", "y@open.example"},
+	}))
+	got, err = s.GetRelayDomain(ctx, "open.example")
+	noErr(t, "GetRelayDomain after update", err)
+	if got.Host != "192.0.2.9" || got.Port != 587 || !slices.Equal(got.Recipients, []string{"y@open.example", "z@open.example"}) {
+		t.Errorf("after UpdateRelayDomain: %+v", got)
+	}
+	noErr(t, "UpdateRelayDomain clearing the list", s.UpdateRelayDomain(ctx, store.RelayDomain{Name: "open.example", Host: "mx.open.example", Port: 25}))
+	if _, allowed, err := s.RelayRoute(ctx, "open.example", "anyone@open.example"); err != nil || !allowed {
+		t.Errorf("RelayRoute after clearing the list: %v, %v", allowed, err)
+	}
+	wantErr(t, "UpdateRelayDomain missing",
+		s.UpdateRelayDomain(ctx, store.RelayDomain{Name: "missing.example", Host: "h.example", Port: 25}), store.ErrNotFound)
+
 	noErr(t, "DeleteRelayDomain", s.DeleteRelayDomain(ctx, "listed.example"))
 	wantErr(t, "DeleteRelayDomain again", s.DeleteRelayDomain(ctx, "listed.example"), store.ErrNotFound)
 	_, err = s.GetRelayDomain(ctx, "listed.example")
