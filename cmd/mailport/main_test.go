@@ -194,7 +194,7 @@ func TestDirectoryCommandErrors(t *testing.T) {
 		{"", []string{"user", "list", "ghost.test"}, exitFail, "not found"},
 		{"", []string{"alias", "add", "x@example.test"}, exitUsage, "usage"},
 		{"", []string{"alias", "add", "alice@example.test", "bob@example.test"}, exitFail, "already exists"},
-		{"", []string{"alias", "add", "x@ghost.test", "bob@example.test"}, exitFail, "not found"},
+		{"", []string{"alias", "add", "x@ghost.test", "bob@example.test"}, exitFail, "not hosted here"},
 		{"", []string{"alias", "add", "x@example.test", "bad target"}, exitFail, "invalid address"},
 		{"", []string{"alias", "remove", "ghost@example.test"}, exitFail, "not found"},
 		{"", []string{"sender", "add", "ghost@example.test", "x@example.test"}, exitFail, "not found"},

@@ -8,9 +8,12 @@
 // Status codes: 400 unreadable JSON, 401 no or bad credentials, 403 the
 // caller's role may not do this (decided from names, before any lookup,
 // so it never reveals whether an object exists), 404 no such object,
-// 409 exists already or a DomainAdmin limit is reached, 413 body over
-// 1 MiB, 422 a value or an unknown field is rejected, 429 rate limited
-// (with Retry-After). Every error is {"error": {"code", "message"}}.
+// 409 exists already, a DomainAdmin limit is reached or an admin acts on
+// itself, 413 body over 1 MiB, 422 a value or an unknown field is
+// rejected, 429 rate limited (with Retry-After). Every error is
+// {"error": {"code", "message"}}; a 422 about particular inputs adds
+// "fields", keyed by where the request carried each one ("body.address",
+// "path.name", "query.domain").
 package api
 
 import (
@@ -114,7 +117,9 @@ func New(cfg Config) (*API, error) {
 	hc.Formats = map[string]huma.Format{"application/json": jsonFormat, "json": jsonFormat}
 	hc.Info.Description = "Administration of mailport: domains, mailboxes, aliases, forwards, " +
 		"sender addresses, domain aliases, relay domains, admins, API tokens, sessions, audit log, queue, " +
-		"settings and statistics. Errors are {\"error\": {\"code\", \"message\", \"fields\"}}. " +
+		"settings and statistics. Errors are {\"error\": {\"code\", \"message\", \"fields\"}}; " +
+		"a 422 about particular inputs names each in fields by where the request carried it " +
+		"(body.address, path.name, query.domain), so a form can show the message beside the input. " +
 		"Authenticate with the portal's session cookie (unsafe methods need X-CSRF-Token), " +
 		"Authorization: Bearer TOKEN, or HTTP Basic with the login and an API token as password."
 	hc.Components.SecuritySchemes = map[string]*huma.SecurityScheme{

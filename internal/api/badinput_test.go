@@ -104,7 +104,7 @@ func TestBadInput(t *testing.T) {
 		}, 409, "exists"},
 		{"mailbox in an unknown domain", func(e *env) req {
 			return req{method: "POST", path: "/api/v1/mailboxes", auth: "admin", body: map[string]string{"address": "n@nowhere.test", "password": testPassword}}
-		}, 404, "not_found"},
+		}, 422, "invalid"},
 		{"bad sort", func(e *env) req {
 			return req{method: "GET", path: "/api/v1/mailboxes?sort=password", auth: "admin"}
 		}, 422, "invalid"},

@@ -149,13 +149,16 @@ func init() {
 var invalidInput = []error{
 	directory.ErrInvalidAddress, directory.ErrInvalidDomain, directory.ErrInvalidLogin,
 	directory.ErrInvalidRoute, directory.ErrInvalidQuery, directory.ErrLoop, directory.ErrRelayDenied,
+	directory.ErrDomainNotHosted, directory.ErrInvalidValue,
 	auth.ErrPasswordTooShort, auth.ErrPasswordTooLong, auth.ErrPasswordRepeated,
 	auth.ErrPasswordCommon, auth.ErrPasswordInvalid,
 }
 
 // errorFor maps a service error to its API error. Anything not known is a
-// server failure (500): input the service rejects without a sentinel is
-// validated in this package before the call, so bad input never gets here.
+// server failure (500): the service marks bad input with a sentinel, so
+// bad input never gets there. A 422 about one input of the operation
+// (directory.InputError) names it in error.fields, at the place the
+// request carried it (fieldLocation).
 func (a *API) errorFor(ctx context.Context, err error) error {
 	var ae *Error
 	if errors.As(err, &ae) {
@@ -183,11 +186,17 @@ func (a *API) errorFor(ctx context.Context, err error) error {
 		return newError(http.StatusConflict, "limit_exceeded", err.Error())
 	case errors.Is(err, store.ErrExists):
 		return newError(http.StatusConflict, "exists", err.Error())
+	case errors.Is(err, directory.ErrSelf):
+		return newError(http.StatusConflict, "self", err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return newError(http.StatusServiceUnavailable, "", "request cancelled or timed out")
 	}
 	for _, s := range invalidInput {
 		if errors.Is(err, s) {
+			var ie *directory.InputError
+			if errors.As(err, &ie) {
+				return invalid(a.fieldLocation(operationOf(ctx), ie.Field), err.Error())
+			}
 			return newError(http.StatusUnprocessableEntity, "", err.Error())
 		}
 	}
@@ -214,4 +223,41 @@ func invalid(field, msg string) *Error {
 		e.Body.Fields = map[string]string{field: msg}
 	}
 	return e
+}
+
+type operationKey struct{}
+
+// operationOf returns the operation a request is for (set by the
+// authentication middleware).
+func operationOf(ctx context.Context) *huma.Operation {
+	o, _ := ctx.Value(operationKey{}).(*huma.Operation)
+	return o
+}
+
+// fieldLocation is where the input the service calls field was in a
+// request for op, as huma names locations: a path or query parameter of
+// that name, a property of the JSON body, or the body as a whole (an
+// operation whose body is the object the field names, such as the limits
+// of PUT /admins/{login}/limits).
+func (a *API) fieldLocation(op *huma.Operation, field string) string {
+	if op == nil {
+		return "body." + field
+	}
+	for _, p := range op.Parameters {
+		if p.Name == field {
+			return p.In + "." + field
+		}
+	}
+	if op.RequestBody != nil {
+		if mt := op.RequestBody.Content["application/json"]; mt != nil && mt.Schema != nil {
+			s := mt.Schema
+			if s.Ref != "" {
+				s = a.humaAPI.OpenAPI().Components.Schemas.SchemaFromRef(s.Ref)
+			}
+			if s != nil && s.Properties[field] != nil {
+				return "body." + field
+			}
+		}
+	}
+	return "body"
 }

@@ -80,6 +80,7 @@ func isUnsafe(method string) bool {
 func (a *API) authenticate(ctx huma.Context, next func(huma.Context)) {
 	r, _ := humago.Unwrap(ctx)
 	ctx = huma.WithValue(ctx, requestKey{}, r)
+	ctx = huma.WithValue(ctx, operationKey{}, ctx.Operation())
 	ip := remoteIP(r)
 	authz := r.Header.Get("Authorization")
 	var cookie string

@@ -15,6 +15,10 @@ import (
 // ErrInvalidLogin is an admin login that is not a plain name.
 var ErrInvalidLogin = errors.New("invalid login")
 
+// ErrSelf is an admin disabling or removing its own login, which would
+// lock it out; the API answers 409.
+var ErrSelf = errors.New("an admin cannot disable or remove itself")
+
 // NormalizeLogin checks an admin login: 1 to 64 lower-case letters,
 // digits, '.', '-' and '_', starting with a letter or digit. Admin logins
 // have no "@" so they can never collide with a mailbox address, and "cli"
@@ -52,7 +56,7 @@ type AdminUpdate struct {
 
 func checkLimits(l store.AdminLimits) error {
 	if l.MaxDomains < 0 || l.MaxMailboxes < 0 || l.MaxAliases < 0 || l.MaxDomainAliases < 0 || l.MaxStorageBytes < 0 {
-		return errors.New("limits must not be negative (0 = unlimited)")
+		return inputErr("limits", fmt.Errorf("%w: limits must not be negative", ErrInvalidValue))
 	}
 	return nil
 }
@@ -62,7 +66,7 @@ func normalizeDomains(ds []string) ([]string, error) {
 	for _, d := range ds {
 		n, err := NormalizeDomain(d)
 		if err != nil {
-			return nil, err
+			return nil, inputErr("domains", err)
 		}
 		if !slices.Contains(out, n) {
 			out = append(out, n)
@@ -113,13 +117,13 @@ func (sc *Scope) CreateAdmin(ctx context.Context, n NewAdmin) (Admin, error) {
 	}
 	login, err := NormalizeLogin(n.Login)
 	if err != nil {
-		return Admin{}, err
+		return Admin{}, inputErr("login", err)
 	}
 	if n.Role != store.RoleDomainAdmin && n.Role != store.RoleMasterAdmin {
-		return Admin{}, fmt.Errorf("admin %s: role must be %s or %s", login, store.RoleDomainAdmin, store.RoleMasterAdmin)
+		return Admin{}, inputErr("role", fmt.Errorf("admin %s: %w: role must be %s or %s", login, ErrInvalidValue, store.RoleDomainAdmin, store.RoleMasterAdmin))
 	}
 	if n.Role == store.RoleMasterAdmin && (len(n.Domains) > 0 || n.Limits != (store.AdminLimits{})) {
-		return Admin{}, fmt.Errorf("admin %s: a MasterAdmin has neither domains nor limits", login)
+		return Admin{}, inputErr("role", fmt.Errorf("admin %s: %w: a MasterAdmin has neither domains nor limits", login, ErrInvalidValue))
 	}
 	if err := checkLimits(n.Limits); err != nil {
 		return Admin{}, fmt.Errorf("admin %s: %w", login, err)
@@ -214,10 +218,14 @@ func (sc *Scope) UpdateAdmin(ctx context.Context, login string, up AdminUpdate) 
 		return Admin{}, err
 	}
 	if (up.Domains != nil || up.Limits != nil) && a.Role != store.RoleDomainAdmin {
-		return Admin{}, fmt.Errorf("admin %s: only DomainAdmins have domains and limits", a.Address)
+		field := "limits"
+		if up.Domains != nil {
+			field = "domains"
+		}
+		return Admin{}, inputErr(field, fmt.Errorf("admin %s: %w: only DomainAdmins have domains and limits", a.Address, ErrInvalidValue))
 	}
 	if up.Enabled != nil && !*up.Enabled && access.IsSelf(sc.p, a.Address) {
-		return Admin{}, fmt.Errorf("admin %s: an admin cannot disable itself", a.Address)
+		return Admin{}, fmt.Errorf("admin %s: %w", a.Address, ErrSelf)
 	}
 	if up.Limits != nil {
 		if err := checkLimits(*up.Limits); err != nil {
@@ -276,7 +284,7 @@ func (sc *Scope) RemoveAdmin(ctx context.Context, login string) error {
 		return err
 	}
 	if access.IsSelf(sc.p, a.Address) {
-		return fmt.Errorf("admin %s: an admin cannot remove itself", a.Address)
+		return fmt.Errorf("admin %s: %w", a.Address, ErrSelf)
 	}
 	before, err := sc.adminView(ctx, a)
 	if err != nil {

@@ -93,7 +93,7 @@ func (s *Service) deleteBlobs(ids []string) {
 func (s *Service) AddDomain(ctx context.Context, name string) (store.Domain, error) {
 	d, err := NormalizeDomain(name)
 	if err != nil {
-		return store.Domain{}, err
+		return store.Domain{}, inputErr("name", err)
 	}
 	if _, err := s.st.GetDomainAlias(ctx, d); err == nil {
 		return store.Domain{}, fmt.Errorf("domain %s: %w as a domain alias", d, store.ErrExists)
@@ -131,11 +131,11 @@ func (s *Service) RemoveDomain(ctx context.Context, name string) error {
 func (s *Service) AddDomainAlias(ctx context.Context, alias, domain string) error {
 	a, err := NormalizeDomain(alias)
 	if err != nil {
-		return err
+		return inputErr("alias", err)
 	}
 	d, err := NormalizeDomain(domain)
 	if err != nil {
-		return err
+		return inputErr("domain", err)
 	}
 	if _, err := s.st.GetDomain(ctx, d); err != nil {
 		return fmt.Errorf("domain alias %s: target domain %s: %w", a, d, err)
@@ -182,21 +182,21 @@ type NewUser struct {
 func (s *Service) AddUser(ctx context.Context, u NewUser) (store.Account, error) {
 	local, domain, err := ParseAddress(strings.TrimSpace(u.Address))
 	if err != nil {
-		return store.Account{}, err
+		return store.Account{}, inputErr("address", err)
 	}
 	addr := local + "@" + domain
 	if s.sep != "" && strings.Contains(local, s.sep) {
-		return store.Account{}, fmt.Errorf("%w: %s: the local part may not contain the subaddress separator %q", ErrInvalidAddress, addr, s.sep)
+		return store.Account{}, inputErr("address", fmt.Errorf("%w: %s: the local part may not contain the subaddress separator %q", ErrInvalidAddress, addr, s.sep))
 	}
-	dom, err := s.st.GetDomain(ctx, domain)
+	dom, err := s.addressDomain(ctx, "add user "+addr, domain)
 	if err != nil {
-		return store.Account{}, fmt.Errorf("add user %s: domain %s: %w", addr, domain, err)
+		return store.Account{}, inputErr("address", err)
 	}
 	if _, err := s.st.GetAlias(ctx, addr); err == nil {
 		return store.Account{}, fmt.Errorf("add user %s: %w as an alias", addr, store.ErrExists)
 	}
 	if u.QuotaBytes < 0 {
-		return store.Account{}, fmt.Errorf("add user %s: quota must not be negative", addr)
+		return store.Account{}, inputErr("quota_bytes", fmt.Errorf("add user %s: %w: quota must not be negative", addr, ErrInvalidValue))
 	}
 	hash, err := s.hashNewPassword(u.Password)
 	if err != nil {
@@ -236,9 +236,11 @@ func (s *Service) EnsureAdmin(ctx context.Context, login, password string) error
 	return nil
 }
 
+// hashNewPassword hashes a password someone chose, refusing a weak one;
+// every operation calls its password input "password".
 func (s *Service) hashNewPassword(pw string) (string, error) {
 	if err := auth.CheckPasswordStrength(pw); err != nil {
-		return "", err
+		return "", inputErr("password", err)
 	}
 	return auth.HashPassword(pw)
 }
@@ -319,18 +321,18 @@ func (s *Service) SetPassword(ctx context.Context, login, password string) error
 func (s *Service) AddAlias(ctx context.Context, address string, targets []string) (store.Alias, error) {
 	local, domain, err := ParseAddress(strings.TrimSpace(address))
 	if err != nil {
-		return store.Alias{}, err
+		return store.Alias{}, inputErr("address", err)
 	}
 	addr := local + "@" + domain
-	if _, err := s.st.GetDomain(ctx, domain); err != nil {
-		return store.Alias{}, fmt.Errorf("alias %s: domain %s: %w", addr, domain, err)
+	if _, err := s.addressDomain(ctx, "alias "+addr, domain); err != nil {
+		return store.Alias{}, inputErr("address", err)
 	}
 	if _, err := s.st.GetAccountByAddress(ctx, addr); err == nil {
 		return store.Alias{}, fmt.Errorf("alias %s: %w as a mailbox", addr, store.ErrExists)
 	}
 	norm, err := aliasTargets(addr, targets)
 	if err != nil {
-		return store.Alias{}, err
+		return store.Alias{}, inputErr("targets", err)
 	}
 	a, err := s.st.CreateAlias(ctx, store.Alias{Address: addr, Targets: norm})
 	if err != nil {
@@ -344,11 +346,11 @@ func (s *Service) AddAlias(ctx context.Context, address string, targets []string
 func (s *Service) SetAliasTargets(ctx context.Context, address string, targets []string) (store.Alias, error) {
 	addr, err := NormalizeAddress(address)
 	if err != nil {
-		return store.Alias{}, err
+		return store.Alias{}, inputErr("address", err)
 	}
 	norm, err := aliasTargets(addr, targets)
 	if err != nil {
-		return store.Alias{}, err
+		return store.Alias{}, inputErr("targets", err)
 	}
 	a, err := s.st.SetAliasTargets(ctx, addr, norm)
 	if err != nil {
@@ -362,7 +364,7 @@ func (s *Service) SetAliasTargets(ctx context.Context, address string, targets [
 // at least one, none of them the alias itself.
 func aliasTargets(addr string, targets []string) ([]string, error) {
 	if len(targets) == 0 {
-		return nil, fmt.Errorf("alias %s: at least one target is needed", addr)
+		return nil, fmt.Errorf("alias %s: %w: at least one target is needed", addr, ErrInvalidValue)
 	}
 	seen := make(map[string]bool)
 	var norm []string
@@ -407,14 +409,18 @@ func (s *Service) RemoveAlias(ctx context.Context, address string) error {
 }
 
 // AddSender lets mailbox send as address (enforced by submission).
+// The address must be in a hosted domain or one of its domain aliases.
 func (s *Service) AddSender(ctx context.Context, mailbox, address string) error {
 	a, err := s.GetUser(ctx, mailbox)
 	if err != nil {
-		return err
+		return inputErr("mailbox", err)
 	}
 	addr, err := NormalizeAddress(address)
 	if err != nil {
-		return err
+		return inputErr("address", err)
+	}
+	if _, err := s.senderDomain(ctx, addr); err != nil {
+		return inputErr("address", err)
 	}
 	if err := s.st.AddSenderAddress(ctx, store.SenderAddress{AccountID: a.ID, Address: addr}); err != nil {
 		return fmt.Errorf("add sender %s for %s: %w", addr, a.Address, err)
@@ -452,14 +458,14 @@ func (s *Service) RemoveSender(ctx context.Context, mailbox, address string) err
 func (s *Service) AddForward(ctx context.Context, mailbox, target string, keepCopy bool) error {
 	a, err := s.GetUser(ctx, mailbox)
 	if err != nil {
-		return err
+		return inputErr("mailbox", err)
 	}
 	t, err := NormalizeAddress(target)
 	if err != nil {
-		return err
+		return inputErr("target", err)
 	}
 	if t == a.Address {
-		return fmt.Errorf("forward of %s: %w: points to itself", a.Address, ErrLoop)
+		return inputErr("target", fmt.Errorf("forward of %s: %w: points to itself", a.Address, ErrLoop))
 	}
 	if err := s.st.AddForward(ctx, store.Forward{AccountID: a.ID, Target: t, KeepCopy: keepCopy}); err != nil {
 		return fmt.Errorf("add forward %s -> %s: %w", a.Address, t, err)

@@ -64,7 +64,7 @@ func (s *Service) GenerateDKIM(ctx context.Context, domain, algorithm, selector 
 	}
 	alg, err := dkim.ParseAlgorithm(strings.ToLower(algorithm))
 	if err != nil {
-		return store.DKIMKey{}, err
+		return store.DKIMKey{}, inputErr("algorithm", fmt.Errorf("%w: %w", ErrInvalidValue, err))
 	}
 	existing, err := s.st.ListDKIMKeys(ctx, dom.Name)
 	if err != nil {
@@ -78,10 +78,10 @@ func (s *Service) GenerateDKIM(ctx context.Context, domain, algorithm, selector 
 	if selector == "" {
 		selector = freeSelector("mp"+now.Format("20060102"), taken)
 		if selector == "" {
-			return store.DKIMKey{}, fmt.Errorf("dkim key for %s: no free selector for today, name one", dom.Name)
+			return store.DKIMKey{}, inputErr("selector", fmt.Errorf("dkim key for %s: %w: no free selector for today, name one", dom.Name, ErrInvalidValue))
 		}
 	} else if selector, err = NormalizeSelector(selector); err != nil {
-		return store.DKIMKey{}, err
+		return store.DKIMKey{}, inputErr("selector", err)
 	} else if taken[selector] {
 		return store.DKIMKey{}, fmt.Errorf("dkim key %s of %s: %w", selector, dom.Name, store.ErrExists)
 	}
@@ -137,7 +137,7 @@ func (s *Service) ActivateDKIM(ctx context.Context, domain, selector string) err
 	}
 	sel, err := NormalizeSelector(selector)
 	if err != nil {
-		return err
+		return inputErr("selector", err)
 	}
 	if err := s.st.SetActiveDKIMKey(ctx, dom.Name, sel); err != nil {
 		return fmt.Errorf("activate dkim key %s of %s: %w", sel, dom.Name, err)
@@ -155,7 +155,7 @@ func (s *Service) RemoveDKIM(ctx context.Context, domain, selector string) error
 	}
 	sel, err := NormalizeSelector(selector)
 	if err != nil {
-		return err
+		return inputErr("selector", err)
 	}
 	if err := s.st.DeleteDKIMKey(ctx, dom.Name, sel); err != nil {
 		return fmt.Errorf("remove dkim key %s of %s: %w", sel, dom.Name, err)

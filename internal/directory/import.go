@@ -652,26 +652,12 @@ func (im *importer) checkAlias(r *importRow) error {
 	if ok, err := exists(err); err != nil || ok {
 		return errOr(err, bad("alias %s already exists", addr))
 	}
-	if len(r.alias.Targets) == 0 {
-		return bad("alias %s needs at least one target", addr)
-	}
 	if len(r.alias.Targets) > maxAliasTargets {
 		return bad("alias %s has more than %d targets", addr, maxAliasTargets)
 	}
-	seen := map[string]bool{}
-	var targets []string
-	for _, t := range r.alias.Targets {
-		n, err := NormalizeAddress(t)
-		if err != nil {
-			return bad("target: %v", err)
-		}
-		if n == addr {
-			return bad("alias %s: %v: points to itself", addr, ErrLoop)
-		}
-		if !seen[n] {
-			seen[n] = true
-			targets = append(targets, n)
-		}
+	targets, err := aliasTargets(addr, r.alias.Targets)
+	if err != nil {
+		return badErr(err)
 	}
 	if err := im.limit(im.limits.MaxAliases, im.usage.Aliases+int64(im.counts.Aliases+im.counts.SenderAddresses), "aliases and sender addresses"); err != nil {
 		return err
@@ -694,14 +680,15 @@ func (im *importer) checkSender(r *importRow) error {
 	if err := im.require(access.CanManageMailbox(im.p, mb), "add sender addresses to "+mb); err != nil {
 		return err
 	}
-	if !im.p.IsMaster() {
-		canon, local, err := im.localDomain(domainPart(addr))
-		if err != nil {
-			return err
-		}
-		if !local || !access.CanManageDomain(im.p, canon) {
-			return badErr(access.Deny(im.sc.p, "hand out sender address "+addr+" outside its domains"))
-		}
+	canon, local, err := im.localDomain(domainPart(addr))
+	if err != nil {
+		return err
+	}
+	if !local {
+		return bad("sender address %s: domain %s is %v", addr, domainPart(addr), ErrDomainNotHosted)
+	}
+	if !access.CanManageDomain(im.p, canon) {
+		return badErr(access.Deny(im.sc.p, "hand out sender address "+addr+" outside its domains"))
 	}
 	key := [2]string{mb, addr}
 	if line, ok := im.senders[key]; ok {

@@ -194,11 +194,16 @@ func TestDirectoryErrors(t *testing.T) {
 		{"user in unknown domain", func() error {
 			_, err := d.AddUser(ctx, directory.NewUser{Address: "x@unknown.test", Password: pw})
 			return err
-		}(), store.ErrNotFound},
+		}(), directory.ErrDomainNotHosted},
 		{"user in a domain alias", func() error {
 			_, err := d.AddUser(ctx, directory.NewUser{Address: "x@alias.test", Password: pw})
 			return err
-		}(), store.ErrNotFound},
+		}(), directory.ErrDomainNotHosted},
+		{"alias in unknown domain", func() error {
+			_, err := d.AddAlias(ctx, "x@unknown.test", []string{"bob@example.test"})
+			return err
+		}(), directory.ErrDomainNotHosted},
+		{"sender address in unknown domain", d.AddSender(ctx, "alice@example.test", "x@unknown.test"), directory.ErrDomainNotHosted},
 		{"duplicate user", func() error {
 			_, err := d.AddUser(ctx, directory.NewUser{Address: "Alice@example.test", Password: pw})
 			return err

@@ -72,10 +72,10 @@ func (s *Service) SetSDR(ctx context.Context, domain, host string, port int) err
 	}
 	h, err := NormalizeHost(host)
 	if err != nil {
-		return fmt.Errorf("split domain routing of %s: %w", dom.Name, err)
+		return inputErr("host", fmt.Errorf("split domain routing of %s: %w", dom.Name, err))
 	}
 	if err := checkPort(port); err != nil {
-		return fmt.Errorf("split domain routing of %s: %w", dom.Name, err)
+		return inputErr("port", fmt.Errorf("split domain routing of %s: %w", dom.Name, err))
 	}
 	if err := s.st.SetDomainSDR(ctx, dom.Name, h, port); err != nil {
 		return fmt.Errorf("split domain routing of %s: %w", dom.Name, err)
@@ -110,7 +110,7 @@ func (s *Service) GetDomain(ctx context.Context, name string) (store.Domain, err
 func (s *Service) AddRelayDomain(ctx context.Context, name, host string, port int, recipients []string) (store.RelayDomain, error) {
 	d, err := NormalizeDomain(name)
 	if err != nil {
-		return store.RelayDomain{}, err
+		return store.RelayDomain{}, inputErr("name", err)
 	}
 	rd, err := relayDomain(d, host, port, recipients)
 	if err != nil {
@@ -133,7 +133,7 @@ func (s *Service) AddRelayDomain(ctx context.Context, name, host string, port in
 func (s *Service) UpdateRelayDomain(ctx context.Context, r store.RelayDomain) (store.RelayDomain, error) {
 	d, err := NormalizeDomain(r.Name)
 	if err != nil {
-		return store.RelayDomain{}, err
+		return store.RelayDomain{}, inputErr("name", err)
 	}
 	rd, err := relayDomain(d, r.Host, r.Port, r.Recipients)
 	if err != nil {
@@ -151,23 +151,23 @@ func (s *Service) UpdateRelayDomain(ctx context.Context, r store.RelayDomain) (s
 func relayDomain(d, host string, port int, recipients []string) (store.RelayDomain, error) {
 	h, err := NormalizeHost(host)
 	if err != nil {
-		return store.RelayDomain{}, fmt.Errorf("relay domain %s: %w", d, err)
+		return store.RelayDomain{}, inputErr("host", fmt.Errorf("relay domain %s: %w", d, err))
 	}
 	if err := checkPort(port); err != nil {
-		return store.RelayDomain{}, fmt.Errorf("relay domain %s: %w", d, err)
+		return store.RelayDomain{}, inputErr("port", fmt.Errorf("relay domain %s: %w", d, err))
 	}
 	if len(recipients) > maxRelayRecipients {
-		return store.RelayDomain{}, fmt.Errorf("relay domain %s: more than %d recipients", d, maxRelayRecipients)
+		return store.RelayDomain{}, inputErr("recipients", fmt.Errorf("relay domain %s: %w: more than %d recipients", d, ErrInvalidValue, maxRelayRecipients))
 	}
 	seen := map[string]bool{}
 	var rcpts []string
 	for _, r := range recipients {
 		l, rd, err := ParseAddress(strings.TrimSpace(r))
 		if err != nil {
-			return store.RelayDomain{}, fmt.Errorf("relay domain %s: recipient: %w", d, err)
+			return store.RelayDomain{}, inputErr("recipients", fmt.Errorf("relay domain %s: recipient: %w", d, err))
 		}
 		if rd != d {
-			return store.RelayDomain{}, fmt.Errorf("relay domain %s: %w: recipient %s is not in the domain", d, ErrInvalidAddress, l+"@"+rd)
+			return store.RelayDomain{}, inputErr("recipients", fmt.Errorf("relay domain %s: %w: recipient %s is not in the domain", d, ErrInvalidAddress, l+"@"+rd))
 		}
 		if a := l + "@" + rd; !seen[a] {
 			seen[a] = true

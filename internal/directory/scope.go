@@ -160,7 +160,7 @@ func (sc *Scope) AddDomain(ctx context.Context, name string) (store.Domain, erro
 func (sc *Scope) RemoveDomain(ctx context.Context, name string) error {
 	d, err := NormalizeDomain(name)
 	if err != nil {
-		return err
+		return inputErr("name", err)
 	}
 	if err := sc.require(access.CanManageDomain(sc.p, d), "remove domain "+d); err != nil {
 		return err
@@ -180,7 +180,7 @@ func (sc *Scope) RemoveDomain(ctx context.Context, name string) error {
 func (sc *Scope) GetDomain(ctx context.Context, name string) (store.Domain, error) {
 	d, err := NormalizeDomain(name)
 	if err != nil {
-		return store.Domain{}, err
+		return store.Domain{}, inputErr("name", err)
 	}
 	if err := sc.require(access.CanManageDomain(sc.p, d), "read domain "+d); err != nil {
 		return store.Domain{}, err
@@ -214,7 +214,7 @@ func (sc *Scope) ClearSDR(ctx context.Context, domain string) error {
 func (sc *Scope) changeSDR(ctx context.Context, domain string, change func(d string) error) error {
 	d, err := NormalizeDomain(domain)
 	if err != nil {
-		return err
+		return inputErr("name", err)
 	}
 	if err := sc.require(access.CanManageDomain(sc.p, d), "change split routing of "+d); err != nil {
 		return err
@@ -238,10 +238,12 @@ func (sc *Scope) changeSDR(ctx context.Context, domain string, change func(d str
 
 // --- DKIM and DNS ---
 
+// manageDomain checks that the principal administers the domain called
+// name, the domain an operation acts on ("name" in its path).
 func (sc *Scope) manageDomain(name, what string) (string, error) {
 	d, err := NormalizeDomain(name)
 	if err != nil {
-		return "", err
+		return "", inputErr("name", err)
 	}
 	return d, sc.require(access.CanManageDomain(sc.p, d), what+" of "+d)
 }
@@ -300,7 +302,7 @@ func (sc *Scope) RemoveDKIM(ctx context.Context, domain, selector string) error 
 	}
 	sel, err := NormalizeSelector(selector)
 	if err != nil {
-		return err
+		return inputErr("selector", err)
 	}
 	var before any
 	if keys, err := sc.s.ListDKIM(ctx, d); err == nil {
@@ -342,11 +344,11 @@ func (sc *Scope) DNSRecords(ctx context.Context, domain string, srv dnsrecords.S
 func (sc *Scope) AddDomainAlias(ctx context.Context, alias, domain string) error {
 	a, err := NormalizeDomain(alias)
 	if err != nil {
-		return err
+		return inputErr("alias", err)
 	}
 	d, err := sc.manageDomain(domain, "add domain aliases")
 	if err != nil {
-		return err
+		return inputErr("domain", err)
 	}
 	err = sc.limited(ctx, func(l store.AdminLimits, u store.AdminUsage) error {
 		return sc.countLimit(l.MaxDomainAliases, u.DomainAliases, "domain aliases")
@@ -363,7 +365,7 @@ func (sc *Scope) AddDomainAlias(ctx context.Context, alias, domain string) error
 func (sc *Scope) RemoveDomainAlias(ctx context.Context, alias string) error {
 	a, err := NormalizeDomain(alias)
 	if err != nil {
-		return err
+		return inputErr("alias", err)
 	}
 	if !sc.p.IsMaster() && !sc.p.IsDomainAdmin() {
 		return access.Deny(sc.p, "remove domain aliases")
@@ -402,7 +404,7 @@ func (sc *Scope) ListDomainAliases(ctx context.Context) ([]store.DomainAlias, er
 func (sc *Scope) AddRelayDomain(ctx context.Context, name, host string, port int, recipients []string) (store.RelayDomain, error) {
 	d, err := NormalizeDomain(name)
 	if err != nil {
-		return store.RelayDomain{}, err
+		return store.RelayDomain{}, inputErr("name", err)
 	}
 	if err := sc.require(access.CanManageRelayDomain(sc.p, d), "add relay domain "+d); err != nil {
 		return store.RelayDomain{}, err
@@ -419,7 +421,7 @@ func (sc *Scope) AddRelayDomain(ctx context.Context, name, host string, port int
 func (sc *Scope) GetRelayDomain(ctx context.Context, name string) (store.RelayDomain, error) {
 	d, err := NormalizeDomain(name)
 	if err != nil {
-		return store.RelayDomain{}, err
+		return store.RelayDomain{}, inputErr("name", err)
 	}
 	if err := sc.require(access.CanManageRelayDomain(sc.p, d), "read relay domain "+d); err != nil {
 		return store.RelayDomain{}, err
@@ -498,7 +500,7 @@ func (sc *Scope) ListRelayDomains(ctx context.Context) ([]store.RelayDomain, err
 func (sc *Scope) AddMailbox(ctx context.Context, u NewUser) (Mailbox, error) {
 	addr, err := NormalizeAddress(strings.TrimSpace(u.Address))
 	if err != nil {
-		return Mailbox{}, err
+		return Mailbox{}, inputErr("address", err)
 	}
 	if err := sc.require(access.CanManageMailbox(sc.p, addr), "add mailbox "+addr); err != nil {
 		return Mailbox{}, err
@@ -541,7 +543,7 @@ func (sc *Scope) mailbox(ctx context.Context, addr string) (store.Account, error
 func (sc *Scope) GetMailbox(ctx context.Context, address string) (Mailbox, error) {
 	addr, err := NormalizeAddress(address)
 	if err != nil {
-		return Mailbox{}, err
+		return Mailbox{}, inputErr("address", err)
 	}
 	if err := sc.require(access.CanReadMailbox(sc.p, addr), "read mailbox "+addr); err != nil {
 		return Mailbox{}, err
@@ -557,7 +559,7 @@ func (sc *Scope) GetMailbox(ctx context.Context, address string) (Mailbox, error
 func (sc *Scope) RemoveMailbox(ctx context.Context, address string) error {
 	addr, err := NormalizeAddress(address)
 	if err != nil {
-		return err
+		return inputErr("address", err)
 	}
 	if err := sc.require(access.CanManageMailbox(sc.p, addr), "remove mailbox "+addr); err != nil {
 		return err
@@ -591,17 +593,17 @@ const maxDisplayName = 256
 func (sc *Scope) UpdateMailbox(ctx context.Context, address string, up MailboxUpdate) (Mailbox, error) {
 	addr, err := NormalizeAddress(address)
 	if err != nil {
-		return Mailbox{}, err
+		return Mailbox{}, inputErr("address", err)
 	}
 	change := access.MailboxChange{DisplayName: up.DisplayName != nil, Password: up.Password != nil, Quota: up.QuotaBytes != nil, Enabled: up.Enabled != nil}
 	if err := sc.require(access.CanUpdateMailbox(sc.p, addr, change), "change "+changedFields(change)+" of mailbox "+addr); err != nil {
 		return Mailbox{}, err
 	}
 	if up.DisplayName != nil && (len(*up.DisplayName) > maxDisplayName || strings.ContainsAny(*up.DisplayName, "\r\n\x00")) {
-		return Mailbox{}, fmt.Errorf("mailbox %s: display name longer than %d bytes or with a line break", addr, maxDisplayName)
+		return Mailbox{}, inputErr("display_name", fmt.Errorf("mailbox %s: %w: display name longer than %d bytes or with a line break", addr, ErrInvalidValue, maxDisplayName))
 	}
 	if up.QuotaBytes != nil && *up.QuotaBytes < 0 {
-		return Mailbox{}, fmt.Errorf("mailbox %s: quota must not be negative", addr)
+		return Mailbox{}, inputErr("quota_bytes", fmt.Errorf("mailbox %s: %w: quota must not be negative", addr, ErrInvalidValue))
 	}
 	var before, after store.Account
 	update := func() error {
@@ -692,13 +694,13 @@ func (sc *Scope) ListMailboxes(ctx context.Context, q MailboxQuery) (MailboxPage
 	if q.Domain != "" {
 		d, err := sc.manageDomain(q.Domain, "list mailboxes")
 		if err != nil {
-			return MailboxPage{}, err
+			return MailboxPage{}, inputErr("domain", err)
 		}
 		sq.AllDomains, sq.Domains = false, []string{d}
 	}
 	if _, ok := map[store.AccountSort]bool{"": true, store.SortAddress: true, store.SortDisplayName: true,
 		store.SortUsed: true, store.SortQuota: true, store.SortCreated: true}[q.Sort]; !ok {
-		return MailboxPage{}, fmt.Errorf("%w: unknown sort %q (address, name, used, quota, created)", ErrInvalidQuery, q.Sort)
+		return MailboxPage{}, inputErr("sort", fmt.Errorf("%w: unknown sort %q (address, name, used, quota, created)", ErrInvalidQuery, q.Sort))
 	}
 	if q.Limit < 0 || q.Offset < 0 || len(q.Search) > maxAddressLength {
 		return MailboxPage{}, fmt.Errorf("%w: negative limit or offset, or search too long", ErrInvalidQuery)
@@ -739,7 +741,7 @@ func (sc *Scope) ChangePassword(ctx context.Context, login, password string) err
 func (sc *Scope) AddAlias(ctx context.Context, address string, targets []string) (store.Alias, error) {
 	addr, err := NormalizeAddress(strings.TrimSpace(address))
 	if err != nil {
-		return store.Alias{}, err
+		return store.Alias{}, inputErr("address", err)
 	}
 	if err := sc.require(access.CanManageMailbox(sc.p, addr), "add alias "+addr); err != nil {
 		return store.Alias{}, err
@@ -762,7 +764,7 @@ func (sc *Scope) AddAlias(ctx context.Context, address string, targets []string)
 func (sc *Scope) GetAlias(ctx context.Context, address string) (store.Alias, error) {
 	addr, err := NormalizeAddress(address)
 	if err != nil {
-		return store.Alias{}, err
+		return store.Alias{}, inputErr("address", err)
 	}
 	if err := sc.require(access.CanManageMailbox(sc.p, addr), "read alias "+addr); err != nil {
 		return store.Alias{}, err
@@ -811,7 +813,7 @@ func (sc *Scope) ListAliases(ctx context.Context, domain string) ([]store.Alias,
 	if domain != "" {
 		d, err := sc.manageDomain(domain, "list aliases")
 		if err != nil {
-			return nil, err
+			return nil, inputErr("domain", err)
 		}
 		return sc.s.ListAliases(ctx, d)
 	}
@@ -837,21 +839,21 @@ func (sc *Scope) ListAliases(ctx context.Context, domain string) ([]store.Alias,
 func (sc *Scope) AddSender(ctx context.Context, mailbox, address string) error {
 	mb, err := NormalizeAddress(mailbox)
 	if err != nil {
-		return err
+		return inputErr("mailbox", err)
 	}
 	addr, err := NormalizeAddress(address)
 	if err != nil {
-		return err
+		return inputErr("address", err)
 	}
 	if err := sc.require(access.CanManageMailbox(sc.p, mb), "add sender addresses to "+mb); err != nil {
 		return err
 	}
 	if !sc.p.IsMaster() {
-		canon, local, err := sc.s.IsLocalDomain(ctx, domainPart(addr))
+		canon, err := sc.s.senderDomain(ctx, addr)
 		if err != nil {
-			return err
+			return inputErr("address", err)
 		}
-		if !local || !access.CanManageDomain(sc.p, canon) {
+		if !access.CanManageDomain(sc.p, canon) {
 			return access.Deny(sc.p, "hand out sender address "+addr+" outside its domains")
 		}
 	}
@@ -870,11 +872,11 @@ func (sc *Scope) AddSender(ctx context.Context, mailbox, address string) error {
 func (sc *Scope) RemoveSender(ctx context.Context, mailbox, address string) error {
 	mb, err := NormalizeAddress(mailbox)
 	if err != nil {
-		return err
+		return inputErr("mailbox", err)
 	}
 	addr, err := NormalizeAddress(address)
 	if err != nil {
-		return err
+		return inputErr("address", err)
 	}
 	if err := sc.require(access.CanManageMailbox(sc.p, mb), "remove sender addresses of "+mb); err != nil {
 		return err
@@ -892,7 +894,7 @@ func (sc *Scope) RemoveSender(ctx context.Context, mailbox, address string) erro
 func (sc *Scope) ListSenders(ctx context.Context, mailbox string) ([]SenderAddress, error) {
 	mb, err := NormalizeAddress(mailbox)
 	if err != nil {
-		return nil, err
+		return nil, inputErr("mailbox", err)
 	}
 	if err := sc.require(access.CanReadMailbox(sc.p, mb), "read sender addresses of "+mb); err != nil {
 		return nil, err
@@ -914,7 +916,7 @@ func (sc *Scope) ListSenders(ctx context.Context, mailbox string) ([]SenderAddre
 func (sc *Scope) AddForward(ctx context.Context, mailbox, target string, keepCopy bool) error {
 	mb, err := NormalizeAddress(mailbox)
 	if err != nil {
-		return err
+		return inputErr("mailbox", err)
 	}
 	if err := sc.require(access.CanManageForwards(sc.p, mb), "add forwards to "+mb); err != nil {
 		return err
@@ -931,14 +933,14 @@ func (sc *Scope) AddForward(ctx context.Context, mailbox, target string, keepCop
 func (sc *Scope) RemoveForward(ctx context.Context, mailbox, target string) error {
 	mb, err := NormalizeAddress(mailbox)
 	if err != nil {
-		return err
+		return inputErr("mailbox", err)
 	}
 	if err := sc.require(access.CanManageForwards(sc.p, mb), "remove forwards of "+mb); err != nil {
 		return err
 	}
 	t, err := NormalizeAddress(target)
 	if err != nil {
-		return err
+		return inputErr("target", err)
 	}
 	var before any
 	if fs, err := sc.ListForwards(ctx, mb); err == nil {
@@ -959,7 +961,7 @@ func (sc *Scope) RemoveForward(ctx context.Context, mailbox, target string) erro
 func (sc *Scope) ListForwards(ctx context.Context, mailbox string) ([]Forward, error) {
 	mb, err := NormalizeAddress(mailbox)
 	if err != nil {
-		return nil, err
+		return nil, inputErr("mailbox", err)
 	}
 	if err := sc.require(access.CanManageForwards(sc.p, mb), "read forwards of "+mb); err != nil {
 		return nil, err
@@ -1023,7 +1025,7 @@ func (sc *Scope) ListAudit(ctx context.Context, q AuditQuery) ([]store.AuditEntr
 	case q.Domain != "":
 		d, err := sc.manageDomain(q.Domain, "read the audit log")
 		if err != nil {
-			return nil, err
+			return nil, inputErr("domain", err)
 		}
 		f.Domains = []string{d}
 	case sc.p.IsMaster():
