@@ -95,7 +95,7 @@ func cmdAdmin(c *cli, args []string) error {
 	var pwStdin *bool
 	lim := map[string]*string{}
 	limitFlags := []struct{ name, usage string }{
-		{"domains", "how many domains"},
+		{"domains", "how many domains it may hold when it adds domains itself"},
 		{"mailboxes", "how many mailboxes"},
 		{"aliases", "how many aliases and sender addresses"},
 		{"domain-aliases", "how many domain aliases"},
@@ -141,7 +141,7 @@ func cmdAdmin(c *cli, args []string) error {
 				}
 				u, l := ad.Usage, ad.Limits
 				rows = append(rows, []string{ad.Login, string(ad.Role), strconv.FormatBool(ad.Enabled),
-					fmt.Sprintf("%s (%d/%s)", strings.Join(ad.Domains, ","), u.Domains, formatLimit(l.MaxDomains)),
+					fmt.Sprintf("%s (%d/%d)", strings.Join(ad.Domains, ","), u.Domains, l.MaxDomains),
 					fmt.Sprintf("%d/%s", u.Mailboxes, formatLimit(l.MaxMailboxes)),
 					fmt.Sprintf("%d/%s", u.Aliases, formatLimit(l.MaxAliases)),
 					fmt.Sprintf("%d/%s", u.DomainAliases, formatLimit(l.MaxDomainAliases)),
@@ -150,10 +150,16 @@ func cmdAdmin(c *cli, args []string) error {
 			c.table(rows)
 			return nil
 		}},
-		{name: "limits", usage: "LOGIN [--mailboxes N] [--aliases N] [--domains N] [--domain-aliases N] [--storage SIZE] (0 = unlimited)", min: 1, max: 1,
+		{name: "limits", usage: "LOGIN [--mailboxes N] [--aliases N] [--domains N] [--domain-aliases N] [--storage SIZE] " +
+			"(0 = unlimited, except --domains 0: the DomainAdmin may not add domains)", min: 1, max: 1,
 			flags: func(fs flagSet) {
 				for _, f := range limitFlags {
-					lim[f.name] = fs.String(f.name, "", f.usage+"; 0 = unlimited")
+					zero := "; 0 = unlimited"
+					if f.name == "domains" {
+						// directory.Scope.AddDomain: max_domains 0 allows no domains.
+						zero = "; 0 (the default) = it may not add domains, only run those assigned to it"
+					}
+					lim[f.name] = fs.String(f.name, "", f.usage+zero)
 				}
 			},
 			run: func(c *cli, core *server.Core, a []string) error {
@@ -184,7 +190,7 @@ func cmdAdmin(c *cli, args []string) error {
 				l, u := ad.Limits, ad.Usage
 				c.table([][]string{
 					{"LIMIT", "USED", "MAX"},
-					{"domains", strconv.FormatInt(u.Domains, 10), formatLimit(l.MaxDomains)},
+					{"domains", strconv.FormatInt(u.Domains, 10), strconv.FormatInt(l.MaxDomains, 10)},
 					{"mailboxes", strconv.FormatInt(u.Mailboxes, 10), formatLimit(l.MaxMailboxes)},
 					{"aliases", strconv.FormatInt(u.Aliases, 10), formatLimit(l.MaxAliases)},
 					{"domain-aliases", strconv.FormatInt(u.DomainAliases, 10), formatLimit(l.MaxDomainAliases)},

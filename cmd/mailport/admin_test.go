@@ -42,7 +42,7 @@ func TestAdminAndTokenCommands(t *testing.T) {
 		t.Errorf("admin limits without flags:\n%s\nwant\n%s", r2.stdout, r.stdout)
 	}
 	r = ok(t, mp(t, "", "admin", "list", "--data", d))
-	for _, want := range []string{"admin ", "root2", "masteradmin", "bob", "example.test (1/-)", "0/1"} {
+	for _, want := range []string{"admin ", "root2", "masteradmin", "bob", "example.test (1/0)", "0/1"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("admin list lacks %q:\n%s", want, r.stdout)
 		}

@@ -11,9 +11,10 @@ import (
 	"mailport/internal/store"
 )
 
-// Limits are a DomainAdmin's limits; 0 means unlimited.
+// Limits are a DomainAdmin's limits; 0 means unlimited, except for
+// max_domains, where 0 means the DomainAdmin may not add domains.
 type Limits struct {
-	MaxDomains       int64 `json:"max_domains" minimum:"0" required:"false"`
+	MaxDomains       int64 `json:"max_domains" minimum:"0" required:"false" doc:"How many domains the DomainAdmin may hold when it adds domains itself; 0 (the default) means it may not add domains and only runs those assigned to it"`
 	MaxMailboxes     int64 `json:"max_mailboxes" minimum:"0" required:"false"`
 	MaxAliases       int64 `json:"max_aliases" minimum:"0" required:"false" doc:"Aliases and sender addresses together"`
 	MaxDomainAliases int64 `json:"max_domain_aliases" minimum:"0" required:"false"`

@@ -126,7 +126,10 @@ func (a *API) registerDomains() {
 		})
 
 	o := op("createDomain", http.MethodPost, "/domains", "Add a hosted domain", "domains")
-	o.Description = "A DomainAdmin may add domains within its domain limit; the new domain is assigned to it."
+	o.Description = "A DomainAdmin may add domains only when its max_domains limit is above 0 (0, the default, means it may not), " +
+		"up to that many domains in all, and the new domain is assigned to it. It may not add a public suffix (co.uk), " +
+		"nor a name that is, is below or is above a hosted domain, domain alias or relay domain it does not administer: " +
+		"those are refused with 403."
 	huma.Register(a.humaAPI, o, func(ctx context.Context, in *createDomainInput) (*domainOutput, error) {
 		d, err := a.scope(ctx).AddDomain(ctx, in.Body.Name)
 		if err != nil {

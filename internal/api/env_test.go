@@ -24,7 +24,7 @@ import (
 )
 
 // The fixture every test starts from: two domains, each with a
-// DomainAdmin, two mailboxes, an alias, a forward, a sender address, a
+// DomainAdmin (who may hold 5 domains), two mailboxes, an alias, a forward, a sender address, a
 // domain alias, a relay domain below it, a DKIM key and split routing;
 // every login has an API token for the test, a spare token and a portal
 // session. It is built once and copied per test (argon2 hashing of seven
@@ -103,9 +103,11 @@ func buildTemplate() (template, error) {
 		must(err)
 		must(cli.SetSDR(ctx, s.Domain, "legacy.example.net", 25))
 	}
-	_, err = cli.CreateAdmin(ctx, directory.NewAdmin{Login: "da", Password: testPassword, Role: store.RoleDomainAdmin, Domains: []string{"a.test"}})
+	_, err = cli.CreateAdmin(ctx, directory.NewAdmin{Login: "da", Password: testPassword, Role: store.RoleDomainAdmin, Domains: []string{"a.test"},
+		Limits: store.AdminLimits{MaxDomains: 5}})
 	must(err)
-	_, err = cli.CreateAdmin(ctx, directory.NewAdmin{Login: "db", Password: testPassword, Role: store.RoleDomainAdmin, Domains: []string{"b.test"}})
+	_, err = cli.CreateAdmin(ctx, directory.NewAdmin{Login: "db", Password: testPassword, Role: store.RoleDomainAdmin, Domains: []string{"b.test"},
+		Limits: store.AdminLimits{MaxDomains: 5}})
 	must(err)
 	if tmplErr != nil {
 		return template{}, tmplErr

@@ -464,6 +464,11 @@ func (im *importer) checkDomain(r *importRow) error {
 	if err := im.nameInUse(d); err != nil {
 		return err
 	}
+	// The store's names are judged against the principal before the
+	// import: the file's own names are the importer's anyway.
+	if err := im.sc.checkDomainClaim(im.ctx, d); err != nil {
+		return badErr(err)
+	}
 	// From here on the name is the file's, so rows referring to it are
 	// judged as if it existed (one cause, one error).
 	im.domains[d] = r.line
@@ -478,8 +483,10 @@ func (im *importer) checkDomain(r *importRow) error {
 	} else if r.domain.SDRPort != 0 {
 		return bad("split domain routing port %d without a host", r.domain.SDRPort)
 	}
-	if err := im.limit(im.limits.MaxDomains, im.usage.Domains+int64(im.counts.Domains), "domains"); err != nil {
-		return err
+	if im.limited {
+		if err := im.sc.domainAllowance(im.limits, im.usage.Domains+int64(im.counts.Domains)); err != nil {
+			return badErr(err)
+		}
 	}
 	im.counts.Domains++
 	im.batch.Domains = append(im.batch.Domains, rec)

@@ -127,18 +127,26 @@ func (sc *Scope) ownedDomains(what string) (all bool, domains []string, err erro
 
 // --- Domains ---
 
-// AddDomain adds a hosted domain. A DomainAdmin may, within its domain
-// limit; the domain is then assigned to it.
+// AddDomain adds a hosted domain. A DomainAdmin may when its max_domains
+// limit allows (0: it may not) and the name reaches into nothing hosted
+// for others (checkDomainClaim); the domain is then assigned to it.
 func (sc *Scope) AddDomain(ctx context.Context, name string) (store.Domain, error) {
 	if err := sc.require(access.CanCreateDomain(sc.p), "add domains"); err != nil {
 		return store.Domain{}, err
 	}
+	n, err := NormalizeDomain(name)
+	if err != nil {
+		return store.Domain{}, inputErr("name", err)
+	}
 	var d store.Domain
-	err := sc.limited(ctx, func(l store.AdminLimits, u store.AdminUsage) error {
-		return sc.countLimit(l.MaxDomains, u.Domains, "domains")
+	err = sc.limited(ctx, func(l store.AdminLimits, u store.AdminUsage) error {
+		if err := sc.domainAllowance(l, u.Domains); err != nil {
+			return err
+		}
+		return sc.checkDomainClaim(ctx, n)
 	}, func() error {
 		var err error
-		if d, err = sc.s.AddDomain(ctx, name); err != nil {
+		if d, err = sc.s.AddDomain(ctx, n); err != nil {
 			return err
 		}
 		if sc.p.IsDomainAdmin() {

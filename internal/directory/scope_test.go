@@ -37,7 +37,8 @@ var (
 
 // buildTemplate makes:
 //
-//	domains a.example (DomainAdmin bob), b.example (DomainAdmin carl)
+//	domains a.example (DomainAdmin bob), b.example (DomainAdmin carl);
+//	  bob and carl may hold 5 domains each
 //	mailboxes amy@a.example, zed@a.example, other@b.example, each with
 //	  a forward to fw@ext.example, sender address s@<domain>, an API token
 //	  and a portal session
@@ -82,11 +83,13 @@ func buildTemplate() (string, error) {
 	}
 	steps = append(steps,
 		func() error {
-			_, err := cli.CreateAdmin(ctx, directory.NewAdmin{Login: "bob", Password: scopePW, Role: store.RoleDomainAdmin, Domains: []string{"a.example"}})
+			_, err := cli.CreateAdmin(ctx, directory.NewAdmin{Login: "bob", Password: scopePW, Role: store.RoleDomainAdmin, Domains: []string{"a.example"},
+				Limits: store.AdminLimits{MaxDomains: 5}})
 			return err
 		},
 		func() error {
-			_, err := cli.CreateAdmin(ctx, directory.NewAdmin{Login: "carl", Password: scopePW, Role: store.RoleDomainAdmin, Domains: []string{"b.example"}})
+			_, err := cli.CreateAdmin(ctx, directory.NewAdmin{Login: "carl", Password: scopePW, Role: store.RoleDomainAdmin, Domains: []string{"b.example"},
+				Limits: store.AdminLimits{MaxDomains: 5}})
 			return err
 		})
 	for _, mb := range []string{"amy@a.example", "zed@a.example", "other@b.example"} {

@@ -9,7 +9,8 @@ import (
 // AdminLimits are what a MasterAdmin allows a DomainAdmin: how many
 // domains, mailboxes, aliases (sender addresses count as aliases) and
 // domain aliases it may have across its domains, and the total of its
-// mailboxes' quotas. 0 means unlimited.
+// mailboxes' quotas. 0 means unlimited, except for MaxDomains: there 0
+// means the DomainAdmin may not add domains (directory.Scope.AddDomain).
 type AdminLimits struct {
 	AccountID        int64
 	MaxDomains       int64

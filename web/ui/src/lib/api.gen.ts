@@ -165,7 +165,7 @@ export type paths = {
         put?: never;
         /**
          * Add a hosted domain
-         * @description A DomainAdmin may add domains within its domain limit; the new domain is assigned to it.
+         * @description A DomainAdmin may add domains only when its max_domains limit is above 0 (0, the default, means it may not), up to that many domains in all, and the new domain is assigned to it. It may not add a public suffix (co.uk), nor a name that is, is below or is above a hosted domain, domain alias or relay domain it does not administer: those are refused with 403.
          */
         post: operations["createDomain"];
         delete?: never;
@@ -901,7 +901,10 @@ export type components = {
             max_aliases?: number;
             /** Format: int64 */
             max_domain_aliases?: number;
-            /** Format: int64 */
+            /**
+             * Format: int64
+             * @description How many domains the DomainAdmin may hold when it adds domains itself; 0 (the default) means it may not add domains and only runs those assigned to it
+             */
             max_domains?: number;
             /** Format: int64 */
             max_mailboxes?: number;
