@@ -5,6 +5,11 @@ import Domains from '../pages/Domains.svelte';
 import DomainDetail from '../pages/DomainDetail.svelte';
 import Mailboxes from '../pages/Mailboxes.svelte';
 import MyAccount from '../pages/MyAccount.svelte';
+import Aliases from '../pages/Aliases.svelte';
+import SenderAddresses from '../pages/SenderAddresses.svelte';
+import Forwards from '../pages/Forwards.svelte';
+import DomainAliases from '../pages/DomainAliases.svelte';
+import RelayDomains from '../pages/RelayDomains.svelte';
 
 /** The props every page component gets. */
 export interface PageProps {
@@ -32,6 +37,11 @@ export const pages: readonly Page[] = [
   { path: '/domains', title: 'Domains', roles: admins, component: Domains },
   { path: '/domains', title: 'Domain', roles: admins, component: DomainDetail, withParam: true },
   { path: '/mailboxes', title: 'Mailboxes', roles: admins, component: Mailboxes },
+  { path: '/aliases', title: 'Aliases', roles: admins, component: Aliases },
+  { path: '/sender-addresses', title: 'Sender addresses', roles: admins, component: SenderAddresses },
+  { path: '/forwards', title: 'Forwards', roles: everyone, component: Forwards },
+  { path: '/domain-aliases', title: 'Domain aliases', roles: admins, component: DomainAliases },
+  { path: '/relay-domains', title: 'Relay domains', roles: admins, component: RelayDomains },
   { path: '/account', title: 'My account', roles: ['user'], component: MyAccount },
 ];
 
