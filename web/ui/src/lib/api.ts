@@ -25,6 +25,8 @@ export interface ErrorBody {
     code: string;
     message: string;
     fields?: Record<string, string>;
+    /** What an operation reports with its error, e.g. an import's report (422 import_rejected). */
+    details?: unknown;
   };
 }
 
@@ -38,6 +40,8 @@ export class ApiError extends Error {
   readonly fields: Record<string, string>;
   /** Seconds from a Retry-After header (429), when the server sent one. */
   readonly retryAfter: number | undefined;
+  /** The error's details, when the server sent any (ErrorBody). */
+  readonly details: unknown;
 
   constructor(
     status: number,
@@ -45,6 +49,7 @@ export class ApiError extends Error {
     message: string,
     fields: Record<string, string> = {},
     retryAfter?: number,
+    details?: unknown,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -52,6 +57,7 @@ export class ApiError extends Error {
     this.code = code;
     this.fields = fields;
     this.retryAfter = retryAfter;
+    this.details = details;
   }
 }
 
@@ -75,7 +81,10 @@ const unsafeMethods = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 interface RequestOptions {
+  /** Sent as JSON. */
   body?: unknown;
+  /** Sent as it is with its media type, instead of a JSON body (an import file). */
+  raw?: { data: string | Blob; type: string };
   /** Do not call the unauthorized handler on 401 (login and session probe). */
   quiet401?: boolean;
   signal?: AbortSignal;
@@ -83,13 +92,43 @@ interface RequestOptions {
 
 /**
  * request sends one API call and returns its decoded JSON body (undefined for
- * 204). Unsafe methods carry the session's CSRF token in X-CSRF-Token, as the
- * server requires for cookie-authenticated requests.
+ * 204).
  */
 export async function request<T>(method: Method, path: string, opts: RequestOptions = {}): Promise<T> {
+  const res = await send(method, path, opts);
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  if (text === '') return undefined as T;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ApiError(res.status, 'bad_response', 'The server sent an answer the portal cannot read.');
+  }
+}
+
+/** download fetches a body that is not JSON (an export file) as a Blob. */
+export async function download(path: string): Promise<Blob> {
+  return (await send('GET', path, {})).blob();
+}
+
+/** upload POSTs data of the given media type as it is (an import file) and decodes the JSON answer. */
+export function upload<T>(path: string, data: string | Blob, type: string): Promise<T> {
+  return request<T>('POST', path, { raw: { data, type } });
+}
+
+/**
+ * send is the transport of every call: it returns a successful response and
+ * throws ApiError for any other. Unsafe methods carry the session's CSRF
+ * token in X-CSRF-Token, as the server requires for cookie-authenticated
+ * requests.
+ */
+async function send(method: Method, path: string, opts: RequestOptions): Promise<Response> {
   const headers: Record<string, string> = { Accept: 'application/json' };
-  let body: string | undefined;
-  if (opts.body !== undefined) {
+  let body: string | Blob | undefined;
+  if (opts.raw !== undefined) {
+    headers['Content-Type'] = opts.raw.type;
+    body = opts.raw.data;
+  } else if (opts.body !== undefined) {
     headers['Content-Type'] = 'application/json';
     body = JSON.stringify(opts.body);
   }
@@ -110,16 +149,7 @@ export async function request<T>(method: Method, path: string, opts: RequestOpti
     if (err instanceof DOMException && err.name === 'AbortError') throw err;
     throw new ApiError(0, 'network', 'The server could not be reached. Check your connection and try again.');
   }
-  if (res.ok) {
-    if (res.status === 204) return undefined as T;
-    const text = await res.text();
-    if (text === '') return undefined as T;
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new ApiError(res.status, 'bad_response', 'The server sent an answer the portal cannot read.');
-    }
-  }
+  if (res.ok) return res;
   const err = await errorFrom(res);
   if (err.status === 401 && !opts.quiet401) {
     csrfToken = '';
@@ -141,7 +171,7 @@ async function errorFrom(res: Response): Promise<ApiError> {
   const code = typeof e?.code === 'string' && e.code !== '' ? e.code : defaultCode(res.status);
   const message = typeof e?.message === 'string' && e.message !== '' ? e.message : defaultMessage(res.status);
   const fields = e?.fields !== null && typeof e?.fields === 'object' ? e.fields : {};
-  return new ApiError(res.status, code, message, fields, retryAfter);
+  return new ApiError(res.status, code, message, fields, retryAfter, e?.details);
 }
 
 function defaultCode(status: number): string {
