@@ -53,10 +53,11 @@ export class FormState {
         this.error = err instanceof Error ? err.message : String(err);
         return false;
       }
-      const f = this.fieldsOf(err);
-      this.errors = f;
-      if (Object.keys(f).length === 0) this.error = err.message;
-      else await focusInvalid(form);
+      this.errors = this.fieldsOf(err);
+      // A message about a field this form has no input for (a path or
+      // query parameter, a field the form does not show) is shown above
+      // the form, so no refusal goes unexplained.
+      if (!(await focusInvalid(form))) this.error = err.message;
       return false;
     } finally {
       this.busy = false;
@@ -71,7 +72,7 @@ export class FormState {
   fieldsOf(err: ApiError): Errors {
     const out: Errors = {};
     for (const [k, v] of Object.entries(err.fields)) {
-      const bare = k.replace(/^body\./, '').replace(/\[\d+\]$/, '');
+      const bare = k.replace(/^(body|path|query)\./, '').replace(/\[\d+\]$/, '');
       out[this.rename[bare] ?? bare] = v;
     }
     if (Object.keys(out).length === 0 && err.status === 422 && this.guess) {
@@ -82,9 +83,12 @@ export class FormState {
   }
 }
 
-async function focusInvalid(form: HTMLElement | undefined): Promise<void> {
+/** focusInvalid focuses the form's first invalid input and says whether there was one. */
+async function focusInvalid(form: HTMLElement | undefined): Promise<boolean> {
   await tick();
-  form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+  const el = form?.querySelector<HTMLElement>('[aria-invalid="true"]');
+  el?.focus();
+  return el !== null && el !== undefined;
 }
 
 /** errorText is what a failed call shows: the API's message, or the error's. */
@@ -112,6 +116,9 @@ export function isAddress(s: string): boolean {
 const label = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/;
 export function domainNameError(n: string): string {
   if (n === '') return 'Enter a domain name.';
+  // An internationalized name (U-labels) is the server's to check and
+  // convert (RFC 5891); only ASCII names are checked here.
+  if (/[^\x00-\x7f]/.test(n)) return /[\s@/]/.test(n) ? 'A domain name has no spaces, @ or /.' : '';
   if (n.length > 253) return 'A domain name has at most 253 characters.';
   const labels = n.split('.');
   if (labels.length < 2 || !labels.every((l) => label.test(l))) {
