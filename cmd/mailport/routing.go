@@ -266,7 +266,7 @@ func cmdDNS(c *cli, args []string) error {
 	domain := recs[0].Name // the MX record is at the domain itself
 	failed := false
 	if *check {
-		failed = !checkDNS(c.ctx, c.stdout, newCheckResolver(core.Config.DNS.Servers), srv.Hostname, recs)
+		failed = !checkDNS(c.ctx, c.stdout, dns.NewResolver(core.Config.DNS.Servers), srv.Hostname, recs)
 	} else {
 		for _, r := range recs {
 			fmt.Fprintln(c.stdout, r)
@@ -314,48 +314,4 @@ func checkDNS(ctx context.Context, w io.Writer, r dns.Resolver, hostname string,
 		fmt.Fprintln(w, x)
 	}
 	return dnsrecords.AllOK(res)
-}
-
-// checkResolver is the configured resolver plus SRV lookups, which
-// dns.Resolver does not offer; they go to the same servers.
-type checkResolver struct {
-	dns.Resolver
-	srv *net.Resolver
-}
-
-// dnsQueryTimeout bounds one SRV query to a configured server.
-const dnsQueryTimeout = 5 * time.Second
-
-func newCheckResolver(servers []string) *checkResolver {
-	r := &checkResolver{Resolver: dns.NewResolver(servers), srv: net.DefaultResolver}
-	if len(servers) > 0 {
-		list := append([]string(nil), servers...)
-		r.srv = &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			d := net.Dialer{Timeout: dnsQueryTimeout}
-			var err error
-			for _, s := range list {
-				var conn net.Conn
-				if conn, err = d.DialContext(ctx, network, s); err == nil {
-					return conn, nil
-				}
-			}
-			return nil, err
-		}}
-	}
-	return r
-}
-
-func (r *checkResolver) LookupSRV(ctx context.Context, name string) ([]*net.SRV, error) {
-	_, srvs, err := r.srv.LookupSRV(ctx, "", "", strings.TrimSuffix(name, ".")+".")
-	if err != nil {
-		var de *net.DNSError
-		if errors.As(err, &de) && de.IsNotFound {
-			return nil, fmt.Errorf("lookup SRV %s: %w", name, dns.ErrNotFound)
-		}
-		return nil, fmt.Errorf("lookup SRV %s: %w", name, err)
-	}
-	if len(srvs) == 0 {
-		return nil, fmt.Errorf("lookup SRV %s: %w", name, dns.ErrNotFound)
-	}
-	return srvs, nil
 }

@@ -18,6 +18,8 @@ import (
 	"mailport/internal/access"
 	"mailport/internal/auth"
 	"mailport/internal/directory"
+	"mailport/internal/dns"
+	"mailport/internal/dnsrecords"
 	"mailport/internal/queue"
 	"mailport/internal/store"
 	"mailport/internal/store/sqlite"
@@ -213,6 +215,9 @@ type env struct {
 
 type envOptions struct {
 	access access.Options
+	// resolver and dnsServer serve GET /domains/{name}/dns?check=true.
+	resolver  dns.Resolver
+	dnsServer dnsrecords.Server
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -263,6 +268,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	a, err := New(Config{
 		Directory: svc, Access: acc, Auth: &auth.Authenticator{Store: st},
 		Queue: fq, Logger: log,
+		Resolver: o.resolver, DNSServer: o.dnsServer,
 		Settings: Settings{Hostname: "mx.example.test"},
 	})
 	if err != nil {

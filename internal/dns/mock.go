@@ -22,6 +22,7 @@ type Mock struct {
 	A   map[string][]net.IP // IPv4 and IPv6 addresses alike
 	TXT map[string][]string // one entry per TXT record, strings joined
 	PTR map[string][]string // keyed by IP address as net.IP.String gives it
+	SRV map[string][]*net.SRV
 	// Fail makes every lookup of the name return the error; use
 	// ErrNotFound for NXDOMAIN or any other error for SERVFAIL.
 	Fail map[string]error
@@ -129,6 +130,18 @@ func (m *Mock) AddPTR(ip string, names ...string) {
 	m.PTR[key] = append(m.PTR[key], names...)
 }
 
+// AddSRV adds an SRV record at name (the full owner name, such as
+// "_imaps._tcp.example.test").
+func (m *Mock) AddSRV(name, target string, port, priority, weight uint16) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.SRV == nil {
+		m.SRV = map[string][]*net.SRV{}
+	}
+	n := Normalize(name)
+	m.SRV[n] = append(m.SRV[n], &net.SRV{Target: target, Port: port, Priority: priority, Weight: weight})
+}
+
 // SetFail makes every lookup of name fail with err; nil clears it.
 func (m *Mock) SetFail(name string, err error) {
 	m.mu.Lock()
@@ -156,6 +169,9 @@ func (m *Mock) Exists(name string) bool {
 		return true
 	}
 	if _, ok := lookupMap(m.TXT, n); ok {
+		return true
+	}
+	if _, ok := lookupMap(m.SRV, n); ok {
 		return true
 	}
 	return false
@@ -230,6 +246,37 @@ func (m *Mock) LookupTXT(ctx context.Context, name string) ([]string, error) {
 		return nil, notFound("TXT", name)
 	}
 	return slices.Clone(txts), nil
+}
+
+// LookupSRV answers the SRV records of name ordered by priority (RFC
+// 2782), and by weight, heaviest first, within one priority where the
+// real resolver picks at random, so tests see a stable order.
+func (m *Mock) LookupSRV(ctx context.Context, name string) ([]*net.SRV, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("dns: lookup SRV %s: %w", name, err)
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n := Normalize(name)
+	if err := m.failure("SRV", n); err != nil {
+		return nil, err
+	}
+	srvs, _ := lookupMap(m.SRV, n)
+	if len(srvs) == 0 {
+		return nil, notFound("SRV", name)
+	}
+	out := make([]*net.SRV, len(srvs))
+	for i, s := range srvs {
+		c := *s
+		out[i] = &c
+	}
+	slices.SortStableFunc(out, func(a, b *net.SRV) int {
+		if a.Priority != b.Priority {
+			return int(a.Priority) - int(b.Priority)
+		}
+		return int(b.Weight) - int(a.Weight)
+	})
+	return out, nil
 }
 
 func (m *Mock) LookupAddr(ctx context.Context, ip string) ([]string, error) {

@@ -92,3 +92,37 @@ func TestMock(t *testing.T) {
 		}
 	})
 }
+
+func TestMockSRV(t *testing.T) {
+	ctx := context.Background()
+	m := &dns.Mock{}
+	m.AddSRV("_imaps._tcp.Example.test.", "c.example.test", 993, 20, 0)
+	m.AddSRV("_imaps._tcp.example.test", "b.example.test", 993, 10, 1)
+	m.AddSRV("_imaps._tcp.example.test", "a.example.test", 993, 10, 9)
+	m.SetFail("_pop3s._tcp.example.test", errors.New("servfail"))
+
+	srvs, err := m.LookupSRV(ctx, "_IMAPS._tcp.example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range srvs {
+		got = append(got, s.Target)
+	}
+	if want := []string{"a.example.test", "b.example.test", "c.example.test"}; !slices.Equal(got, want) {
+		t.Errorf("order %v, want %v (priority, then heavier weight first)", got, want)
+	}
+	srvs[0].Port = 1
+	if again, _ := m.LookupSRV(ctx, "_imaps._tcp.example.test"); again[0].Port != 993 {
+		t.Errorf("zone changed through a result: %+v", again[0])
+	}
+	if !m.Exists("_imaps._tcp.example.test") {
+		t.Error("a name with only SRV records does not exist")
+	}
+	if _, err := m.LookupSRV(ctx, "_imap._tcp.example.test"); !errors.Is(err, dns.ErrNotFound) {
+		t.Errorf("missing SRV: %v", err)
+	}
+	if _, err := m.LookupSRV(ctx, "_pop3s._tcp.example.test"); err == nil || errors.Is(err, dns.ErrNotFound) {
+		t.Errorf("failing SRV: %v", err)
+	}
+}

@@ -193,6 +193,26 @@ func (n *netResolver) LookupTXT(ctx context.Context, name string) ([]string, err
 	return txts, nil
 }
 
+// LookupSRV looks up the SRV records at name itself (RFC 2782), such as
+// "_imaps._tcp.example.test", in the order RFC 2782 gives: by priority,
+// then randomly by weight. dns.Resolver does not ask for it, since mail
+// delivery needs none; the DNS records check does (dnsrecords.SRVResolver).
+func (n *netResolver) LookupSRV(ctx context.Context, name string) ([]*net.SRV, error) {
+	// With service and proto empty the Go resolver asks for name as is.
+	_, srvs, err := n.r.LookupSRV(ctx, "", "", fqdn(name))
+	// As for MX, records with malformed targets are dropped with an error
+	// beside the valid ones, which still count.
+	if err != nil && len(srvs) == 0 {
+		return nil, mapError("SRV", name, err)
+	}
+	// A target of "." (RFC 2782: the service is decidedly not available
+	// here) is returned as it is, for the caller to judge.
+	if len(srvs) == 0 {
+		return nil, notFound("SRV", name)
+	}
+	return srvs, nil
+}
+
 func (n *netResolver) LookupAddr(ctx context.Context, ip string) ([]string, error) {
 	names, err := n.r.LookupAddr(ctx, ip)
 	if err != nil && len(names) == 0 {

@@ -3,6 +3,7 @@ package dns_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"mailport/internal/dns"
 	"mailport/internal/dns/dnstest"
+	"mailport/internal/dnsrecords"
 )
 
 func startServer(t *testing.T, zone *dns.Mock) *dnstest.Server {
@@ -130,5 +132,47 @@ func TestSystemResolverIsNetResolver(t *testing.T) {
 	}
 	if !slices.ContainsFunc(ips, func(ip net.IP) bool { return ip.IsLoopback() }) {
 		t.Fatalf("localhost resolved to %v", ips)
+	}
+}
+
+// TestResolverSRV: SRV records (RFC 2782) through the real resolver,
+// which the DNS records check asks as a dnsrecords.SRVResolver.
+func TestResolverSRV(t *testing.T) {
+	zone := &dns.Mock{}
+	zone.AddSRV("_imaps._tcp.example.test", "backup.example.test", 993, 20, 0)
+	zone.AddSRV("_imaps._tcp.example.test", "mx.example.test", 993, 10, 5)
+	zone.AddSRV("_pop3s._tcp.example.test", ".", 0, 0, 0)
+	zone.AddTXT("_submission._tcp.example.test", "not an SRV record")
+	zone.SetFail("_submissions._tcp.example.test", errors.New("broken"))
+	srv := startServer(t, zone)
+
+	r, ok := dns.NewResolver([]string{srv.Addr}).(dnsrecords.SRVResolver)
+	if !ok {
+		t.Fatal("the resolver of NewResolver does not look up SRV records")
+	}
+	ctx := t.Context()
+	srvs, err := r.LookupSRV(ctx, "_IMAPS._tcp.example.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range srvs {
+		got = append(got, fmt.Sprintf("%d %d %d %s", s.Priority, s.Weight, s.Port, s.Target))
+	}
+	if want := []string{"10 5 993 mx.example.test.", "20 0 993 backup.example.test."}; !slices.Equal(got, want) {
+		t.Errorf("SRV = %v, want %v (by priority)", got, want)
+	}
+	// RFC 2782: target "." says the service is not offered; it comes
+	// through for the caller to judge.
+	if none, err := r.LookupSRV(ctx, "_pop3s._tcp.example.test."); err != nil || len(none) != 1 || none[0].Target != "." {
+		t.Errorf("SRV with target \".\": %v, %v", none, err)
+	}
+	for _, name := range []string{"_imap._tcp.nowhere.test", "_submission._tcp.example.test"} {
+		if _, err := r.LookupSRV(ctx, name); !errors.Is(err, dns.ErrNotFound) {
+			t.Errorf("%s (NXDOMAIN or NODATA): got %v, want ErrNotFound", name, err)
+		}
+	}
+	if _, err := r.LookupSRV(ctx, "_submissions._tcp.example.test"); err == nil || errors.Is(err, dns.ErrNotFound) {
+		t.Errorf("SERVFAIL: got %v, want a temporary error", err)
 	}
 }

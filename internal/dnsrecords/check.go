@@ -41,8 +41,9 @@ func (r Result) String() string {
 	return s
 }
 
-// SRVResolver is implemented by resolvers that can look up SRV records;
-// dns.Resolver has no SRV lookup because mail delivery needs none.
+// SRVResolver is implemented by resolvers that can look up SRV records
+// (RFC 2782), as dns.NewResolver's and dns.Mock do; dns.Resolver itself
+// has no SRV lookup because mail delivery needs none.
 type SRVResolver interface {
 	LookupSRV(ctx context.Context, name string) ([]*net.SRV, error)
 }
@@ -256,7 +257,13 @@ func checkSRV(ctx context.Context, r dns.Resolver, rec Record) (Status, string) 
 		if int(s.Port) == port && sameHost(s.Target, f[3]) {
 			return OK, ""
 		}
-		got = append(got, fmt.Sprintf("%d %d %d %s", s.Priority, s.Weight, s.Port, strings.TrimSuffix(s.Target, ".")))
+		target := strings.TrimSuffix(s.Target, ".")
+		if target == "" {
+			// RFC 2782: target "." says the service is decidedly not
+			// offered at this domain; show it as such.
+			target = "."
+		}
+		got = append(got, fmt.Sprintf("%d %d %d %s", s.Priority, s.Weight, s.Port, target))
 	}
 	if len(got) == 0 {
 		return Missing, ""

@@ -1,13 +1,13 @@
 package dnsrecords
 
 import (
-	"context"
 	"errors"
 	"net"
 	"strings"
 	"testing"
 
 	"mailport/internal/dns"
+	"mailport/internal/dns/dnstest"
 )
 
 var testServer = Server{Hostname: "mx.example.test", SubmissionPort: 587, SubmissionsPort: 465, IMAPSPort: 993, POP3SPort: 995}
@@ -78,21 +78,8 @@ func TestMTASTS(t *testing.T) {
 	}
 }
 
-// srvMock adds SRV records to dns.Mock.
-type srvMock struct {
-	*dns.Mock
-	srv map[string][]*net.SRV
-}
-
-func (m *srvMock) LookupSRV(ctx context.Context, name string) ([]*net.SRV, error) {
-	if s, ok := m.srv[name]; ok {
-		return s, nil
-	}
-	return nil, dns.ErrNotFound
-}
-
 // goodZone publishes every record of Required correctly.
-func goodZone() *srvMock {
+func goodZone() *dns.Mock {
 	z := &dns.Mock{}
 	z.AddMX("example.test", "mx.example.test.", 10)
 	z.AddIP("mx.example.test", "192.0.2.1", "2001:db8::1")
@@ -104,11 +91,10 @@ func goodZone() *srvMock {
 	z.AddTXT("_mta-sts.example.test", "v=STSv1; id="+MTASTSID(MTASTSPolicy("mx.example.test", "")))
 	z.AddIP("mta-sts.example.test", "192.0.2.1")
 	z.AddIP("autoconfig.example.test", "192.0.2.1", "2001:db8::1")
-	m := &srvMock{Mock: z, srv: map[string][]*net.SRV{}}
 	for name, port := range map[string]uint16{"_submission": 587, "_submissions": 465, "_imaps": 993, "_pop3s": 995} {
-		m.srv[name+"._tcp.example.test"] = []*net.SRV{{Target: "mx.example.test.", Port: port, Priority: 0, Weight: 1}}
+		z.AddSRV(name+"._tcp.example.test", "mx.example.test.", port, 0, 1)
 	}
-	return m
+	return z
 }
 
 func TestCheckAllOK(t *testing.T) {
@@ -138,41 +124,47 @@ func TestCheckProblems(t *testing.T) {
 	tests := []struct {
 		name   string
 		rec    Record
-		change func(z *srvMock)
+		change func(z *dns.Mock)
 		status Status
 		got    string
 	}{
-		{"MX missing", byName(KindMX, "example.test"), func(z *srvMock) { delete(z.Mock.MX, "example.test") }, Missing, ""},
-		{"MX elsewhere", byName(KindMX, "example.test"), func(z *srvMock) {
-			z.Mock.MX["example.test"] = []*net.MX{{Host: "mx.other.test.", Pref: 5}}
+		{"MX missing", byName(KindMX, "example.test"), func(z *dns.Mock) { delete(z.MX, "example.test") }, Missing, ""},
+		{"MX elsewhere", byName(KindMX, "example.test"), func(z *dns.Mock) {
+			z.MX["example.test"] = []*net.MX{{Host: "mx.other.test.", Pref: 5}}
 		}, Wrong, "5 mx.other.test"},
-		{"MX lookup fails", byName(KindMX, "example.test"), func(z *srvMock) { z.SetFail("example.test", errors.New("SERVFAIL")) }, Failed, "SERVFAIL"},
-		{"SPF missing", byName(KindSPF, "example.test"), func(z *srvMock) { z.SetTXT("example.test", "unrelated") }, Missing, ""},
-		{"SPF two records", byName(KindSPF, "example.test"), func(z *srvMock) { z.AddTXT("example.test", "v=spf1 -all") }, Wrong, "v=spf1 -all"},
-		{"SPF without us", byName(KindSPF, "example.test"), func(z *srvMock) { z.SetTXT("example.test", "v=spf1 include:other.test -all") }, Wrong, "include:other.test"},
-		{"SPF -mx", byName(KindSPF, "example.test"), func(z *srvMock) { z.SetTXT("example.test", "v=spf1 -mx ~all") }, Wrong, "-mx"},
-		{"SPF by a:hostname", byName(KindSPF, "example.test"), func(z *srvMock) { z.SetTXT("example.test", "v=spf1 a:MX.example.test ~all") }, OK, ""},
-		{"SPF version prefix only", byName(KindSPF, "example.test"), func(z *srvMock) { z.SetTXT("example.test", "v=spf10 mx") }, Missing, ""},
-		{"DKIM missing", byName(KindDKIM, "s1._domainkey.example.test"), func(z *srvMock) { z.SetTXT("s1._domainkey.example.test") }, Missing, ""},
-		{"DKIM other key", byName(KindDKIM, "s1._domainkey.example.test"), func(z *srvMock) {
+		{"MX lookup fails", byName(KindMX, "example.test"), func(z *dns.Mock) { z.SetFail("example.test", errors.New("SERVFAIL")) }, Failed, "SERVFAIL"},
+		{"SPF missing", byName(KindSPF, "example.test"), func(z *dns.Mock) { z.SetTXT("example.test", "unrelated") }, Missing, ""},
+		{"SPF two records", byName(KindSPF, "example.test"), func(z *dns.Mock) { z.AddTXT("example.test", "v=spf1 -all") }, Wrong, "v=spf1 -all"},
+		{"SPF without us", byName(KindSPF, "example.test"), func(z *dns.Mock) { z.SetTXT("example.test", "v=spf1 include:other.test -all") }, Wrong, "include:other.test"},
+		{"SPF -mx", byName(KindSPF, "example.test"), func(z *dns.Mock) { z.SetTXT("example.test", "v=spf1 -mx ~all") }, Wrong, "-mx"},
+		{"SPF by a:hostname", byName(KindSPF, "example.test"), func(z *dns.Mock) { z.SetTXT("example.test", "v=spf1 a:MX.example.test ~all") }, OK, ""},
+		{"SPF version prefix only", byName(KindSPF, "example.test"), func(z *dns.Mock) { z.SetTXT("example.test", "v=spf10 mx") }, Missing, ""},
+		{"DKIM missing", byName(KindDKIM, "s1._domainkey.example.test"), func(z *dns.Mock) { z.SetTXT("s1._domainkey.example.test") }, Missing, ""},
+		{"DKIM other key", byName(KindDKIM, "s1._domainkey.example.test"), func(z *dns.Mock) {
 			z.SetTXT("s1._domainkey.example.test", "v=DKIM1; k=ed25519; p=AAAA")
 		}, Wrong, "p=AAAA"},
-		{"DKIM revoked", byName(KindDKIM, "s2._domainkey.example.test"), func(z *srvMock) {
+		{"DKIM revoked", byName(KindDKIM, "s2._domainkey.example.test"), func(z *dns.Mock) {
 			z.SetTXT("s2._domainkey.example.test", "v=DKIM1; p=")
 		}, Wrong, "p="},
-		{"DMARC missing", byName(KindDMARC, "_dmarc.example.test"), func(z *srvMock) { z.SetTXT("_dmarc.example.test") }, Missing, ""},
-		{"DMARC no policy", byName(KindDMARC, "_dmarc.example.test"), func(z *srvMock) { z.SetTXT("_dmarc.example.test", "v=DMARC1; rua=x") }, Wrong, "rua=x"},
-		{"DMARC two", byName(KindDMARC, "_dmarc.example.test"), func(z *srvMock) { z.AddTXT("_dmarc.example.test", "v=DMARC1; p=none") }, Wrong, "p=none"},
-		{"DMARC none is valid", byName(KindDMARC, "_dmarc.example.test"), func(z *srvMock) { z.SetTXT("_dmarc.example.test", "v=DMARC1;p=none") }, OK, ""},
-		{"MTA-STS stale id", byName(KindMTASTS, "_mta-sts.example.test"), func(z *srvMock) { z.SetTXT("_mta-sts.example.test", "v=STSv1; id=old1") }, Wrong, "id=old1"},
-		{"MTA-STS missing", byName(KindMTASTS, "_mta-sts.example.test"), func(z *srvMock) { z.SetTXT("_mta-sts.example.test") }, Missing, ""},
-		{"autoconfig missing", byName(KindHost, "autoconfig.example.test"), func(z *srvMock) { delete(z.Mock.A, "autoconfig.example.test") }, Missing, ""},
-		{"autoconfig elsewhere", byName(KindHost, "autoconfig.example.test"), func(z *srvMock) { z.AddIP("autoconfig.example.test", "198.51.100.9") }, Wrong, "198.51.100.9"},
-		{"server has no address", byName(KindHost, "autoconfig.example.test"), func(z *srvMock) { delete(z.Mock.A, "mx.example.test") }, Failed, "addresses of the server"},
-		{"SRV missing", byName(KindSRV, "_imaps._tcp.example.test"), func(z *srvMock) { delete(z.srv, "_imaps._tcp.example.test") }, Missing, ""},
-		{"SRV wrong port", byName(KindSRV, "_imaps._tcp.example.test"), func(z *srvMock) {
-			z.srv["_imaps._tcp.example.test"] = []*net.SRV{{Target: "mx.example.test.", Port: 143}}
+		{"DMARC missing", byName(KindDMARC, "_dmarc.example.test"), func(z *dns.Mock) { z.SetTXT("_dmarc.example.test") }, Missing, ""},
+		{"DMARC no policy", byName(KindDMARC, "_dmarc.example.test"), func(z *dns.Mock) { z.SetTXT("_dmarc.example.test", "v=DMARC1; rua=x") }, Wrong, "rua=x"},
+		{"DMARC two", byName(KindDMARC, "_dmarc.example.test"), func(z *dns.Mock) { z.AddTXT("_dmarc.example.test", "v=DMARC1; p=none") }, Wrong, "p=none"},
+		{"DMARC none is valid", byName(KindDMARC, "_dmarc.example.test"), func(z *dns.Mock) { z.SetTXT("_dmarc.example.test", "v=DMARC1;p=none") }, OK, ""},
+		{"MTA-STS stale id", byName(KindMTASTS, "_mta-sts.example.test"), func(z *dns.Mock) { z.SetTXT("_mta-sts.example.test", "v=STSv1; id=old1") }, Wrong, "id=old1"},
+		{"MTA-STS missing", byName(KindMTASTS, "_mta-sts.example.test"), func(z *dns.Mock) { z.SetTXT("_mta-sts.example.test") }, Missing, ""},
+		{"autoconfig missing", byName(KindHost, "autoconfig.example.test"), func(z *dns.Mock) { delete(z.A, "autoconfig.example.test") }, Missing, ""},
+		{"autoconfig elsewhere", byName(KindHost, "autoconfig.example.test"), func(z *dns.Mock) { z.AddIP("autoconfig.example.test", "198.51.100.9") }, Wrong, "198.51.100.9"},
+		{"server has no address", byName(KindHost, "autoconfig.example.test"), func(z *dns.Mock) { delete(z.A, "mx.example.test") }, Failed, "addresses of the server"},
+		{"SRV missing", byName(KindSRV, "_imaps._tcp.example.test"), func(z *dns.Mock) { delete(z.SRV, "_imaps._tcp.example.test") }, Missing, ""},
+		{"SRV wrong port", byName(KindSRV, "_imaps._tcp.example.test"), func(z *dns.Mock) {
+			z.SRV["_imaps._tcp.example.test"] = []*net.SRV{{Target: "mx.example.test.", Port: 143}}
 		}, Wrong, "0 0 143 mx.example.test"},
+		{"SRV says not offered", byName(KindSRV, "_pop3s._tcp.example.test"), func(z *dns.Mock) {
+			z.SRV["_pop3s._tcp.example.test"] = []*net.SRV{{Target: "."}}
+		}, Wrong, "0 0 0 ."},
+		{"SRV lookup fails", byName(KindSRV, "_imaps._tcp.example.test"), func(z *dns.Mock) {
+			z.SetFail("_imaps._tcp.example.test", errors.New("SERVFAIL"))
+		}, Failed, "SERVFAIL"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -193,9 +185,36 @@ func TestCheckProblems(t *testing.T) {
 	}
 }
 
+// TestCheckThroughResolver checks a published zone the way the API and
+// `mailport dns --check` do: through dns.NewResolver asking a DNS server,
+// SRV records included.
+func TestCheckThroughResolver(t *testing.T) {
+	srv, err := dnstest.Start(goodZone())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	recs := Required("example.test", testServer, testKeys, Options{})
+	res := Check(t.Context(), dns.NewResolver([]string{srv.Addr}), "mx.example.test", recs)
+	srvs := 0
+	for _, r := range res {
+		if r.Status != OK {
+			t.Errorf("%s", r)
+		}
+		if r.Record.Kind == KindSRV {
+			srvs++
+		}
+	}
+	if srvs != 4 {
+		t.Errorf("%d SRV records checked, want 4", srvs)
+	}
+}
+
 func TestCheckWithoutSRVLookups(t *testing.T) {
 	recs := Required("example.test", testServer, nil, Options{})
-	res := Check(t.Context(), goodZone().Mock, "mx.example.test", recs)
+	// A resolver with only the methods of dns.Resolver.
+	plain := struct{ dns.Resolver }{goodZone()}
+	res := Check(t.Context(), plain, "mx.example.test", recs)
 	for _, r := range res {
 		want := OK
 		if r.Record.Kind == KindSRV {

@@ -1,7 +1,8 @@
 // Package dnstest runs a small authoritative DNS server for tests: it
-// serves a dns.Mock zone over UDP and TCP on 127.0.0.1, so code that takes
-// "[dns] servers" (the real resolver, a second mailport instance, Postfix,
-// python3-dkim) can be tested against records the test controls.
+// serves a dns.Mock zone (MX, A, AAAA, TXT, SRV and PTR records) over UDP
+// and TCP on 127.0.0.1, so code that takes "[dns] servers" (the real
+// resolver, a second mailport instance, Postfix, python3-dkim) can be
+// tested against records the test controls.
 package dnstest
 
 import (
@@ -181,6 +182,13 @@ func (s *Server) answer(resp *mdns.Msg, q mdns.Question) int {
 		txts, err = s.Zone.LookupTXT(ctx, name)
 		for _, txt := range txts {
 			resp.Answer = append(resp.Answer, &mdns.TXT{Hdr: hdr(mdns.TypeTXT), Txt: splitTXT(txt)})
+		}
+	case mdns.TypeSRV:
+		// RFC 2782: priority, weight, port, target.
+		var srvs []*net.SRV
+		srvs, err = s.Zone.LookupSRV(ctx, name)
+		for _, r := range srvs {
+			resp.Answer = append(resp.Answer, &mdns.SRV{Hdr: hdr(mdns.TypeSRV), Priority: r.Priority, Weight: r.Weight, Port: r.Port, Target: mdns.Fqdn(r.Target)})
 		}
 	}
 	if err != nil && !errors.Is(err, dns.ErrNotFound) {
