@@ -10,6 +10,11 @@ import SenderAddresses from '../pages/SenderAddresses.svelte';
 import Forwards from '../pages/Forwards.svelte';
 import DomainAliases from '../pages/DomainAliases.svelte';
 import RelayDomains from '../pages/RelayDomains.svelte';
+import Admins from '../pages/Admins.svelte';
+import Queue from '../pages/Queue.svelte';
+import Audit from '../pages/Audit.svelte';
+import Stats from '../pages/Stats.svelte';
+import Settings from '../pages/Settings.svelte';
 
 /** The props every page component gets. */
 export interface PageProps {
@@ -43,6 +48,11 @@ export const pages: readonly Page[] = [
   { path: '/domain-aliases', title: 'Domain aliases', roles: admins, component: DomainAliases },
   { path: '/relay-domains', title: 'Relay domains', roles: admins, component: RelayDomains },
   { path: '/account', title: 'My account', roles: ['user'], component: MyAccount },
+  { path: '/stats', title: 'Statistics', roles: admins, component: Stats },
+  { path: '/queue', title: 'Queue', roles: admins, component: Queue },
+  { path: '/audit', title: 'Audit log', roles: admins, component: Audit },
+  { path: '/admins', title: 'Admins', roles: ['masteradmin'], component: Admins },
+  { path: '/settings', title: 'Settings', roles: ['masteradmin'], component: Settings },
 ];
 
 export function pagesFor(role: Role): Page[] {
