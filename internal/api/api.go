@@ -73,9 +73,13 @@ type Config struct {
 	// DNSServer and DNSOptions describe the records domains need.
 	DNSServer  dnsrecords.Server
 	DNSOptions dnsrecords.Options
-	// Settings is what GET /settings shows a MasterAdmin.
-	Settings Settings
-	Logger   *slog.Logger
+	// Settings are the settings the server runs with (read from
+	// mailport.toml when it started).
+	Settings ServerSettings
+	// ConfigDir is the data directory whose mailport.toml PATCH
+	// /settings edits; "" answers it 503.
+	ConfigDir string
+	Logger    *slog.Logger
 }
 
 // API serves /api/v1. It is an http.Handler.
@@ -87,6 +91,8 @@ type API struct {
 	humaAPI huma.API
 	mux     *http.ServeMux
 	spec    []byte
+
+	settings settingsState
 }
 
 // New builds the API with every operation registered.
@@ -156,6 +162,7 @@ func (a *API) register() {
 	a.registerAdmins()
 	a.registerCredentials()
 	a.registerOperations()
+	a.registerSettings()
 	a.registerImportExport()
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"mailport/internal/access"
 	"mailport/internal/auth"
+	"mailport/internal/config"
 	"mailport/internal/directory"
 	"mailport/internal/dns"
 	"mailport/internal/dnsrecords"
@@ -211,6 +212,7 @@ type env struct {
 	now   *time.Time
 	mu    *sync.Mutex
 	logs  *bytes.Buffer
+	dir   string // data directory: the database and mailport.toml
 }
 
 type envOptions struct {
@@ -265,16 +267,22 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	log := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
 	svc := directory.New(st, nil, directory.Options{Access: acc, Logger: log})
 	fq := newFakeQueue()
+	// The settings of a freshly initialized server, in a mailport.toml
+	// PATCH /settings may edit.
+	cfg := config.Default("mx.example.test")
+	if err := cfg.Save(dir); err != nil {
+		t.Fatal(err)
+	}
 	a, err := New(Config{
 		Directory: svc, Access: acc, Auth: &auth.Authenticator{Store: st},
 		Queue: fq, Logger: log,
 		Resolver: o.resolver, DNSServer: o.dnsServer,
-		Settings: Settings{Hostname: "mx.example.test"},
+		Settings: SettingsFromConfig(cfg), ConfigDir: dir,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, st: st, api: a, acc: acc, queue: fq, creds: tmpl.creds, now: &now, mu: &mu, logs: logs}
+	e := &env{t: t, st: st, api: a, acc: acc, queue: fq, creds: tmpl.creds, now: &now, mu: &mu, logs: logs, dir: dir}
 	return e
 }
 

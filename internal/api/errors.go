@@ -12,6 +12,7 @@ import (
 
 	"mailport/internal/access"
 	"mailport/internal/auth"
+	"mailport/internal/config"
 	"mailport/internal/directory"
 	"mailport/internal/queue"
 	"mailport/internal/store"
@@ -190,6 +191,12 @@ func (a *API) errorFor(ctx context.Context, err error) error {
 		return newError(http.StatusConflict, "self", err.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return newError(http.StatusServiceUnavailable, "", "request cancelled or timed out")
+	}
+	var ke *config.KeyError
+	if errors.As(err, &ke) {
+		// A refused server setting: the PATCH /settings body names
+		// it by its key in mailport.toml.
+		return invalid("body."+ke.Key, err.Error())
 	}
 	for _, s := range invalidInput {
 		if errors.Is(err, s) {

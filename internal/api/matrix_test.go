@@ -208,9 +208,11 @@ var matrix = map[string]opCase{
 	"retryQueueEntry":  {params: func(t target) map[string]string { return map[string]string{"id": t.Queue} }, expect: queueRow(200)},
 	"deleteQueueEntry": {params: func(t target) map[string]string { return map[string]string{"id": t.Queue} }, expect: queueRow(204)},
 	"getSettings":      {expect: masterOnly(200)},
-	"getStats":         {expect: adminList},
-	"getDomainStats":   {params: pDomain, expect: domainOnly(200)},
-	"exportDirectory":  {expect: adminList},
+	"updateSettings": {body: func(t target) any { return map[string]any{"limits": map[string]int{"max_recipients": 200}} },
+		expect: masterOnly(200)},
+	"getStats":        {expect: adminList},
+	"getDomainStats":  {params: pDomain, expect: domainOnly(200)},
+	"exportDirectory": {expect: adminList},
 	"importDirectory": {query: func(t target) string { return "format=json" }, body: func(t target) any {
 		return map[string]any{"version": 1, "aliases": []map[string]any{{"address": t.newName + "@" + t.Domain, "targets": []string{t.Mailbox}}}}
 	}, expect: [nActors]int{200, 200, 422, 403, 403, 401}}, // an import reports every refused row by line, permission too: 422

@@ -11,10 +11,8 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"mailport/internal/access"
-	"mailport/internal/config"
 	"mailport/internal/directory"
 	"mailport/internal/queue"
-	"mailport/internal/store"
 )
 
 // AuditEntry is one recorded change.
@@ -120,65 +118,6 @@ type queuePath struct {
 }
 
 type queueOutput struct{ Body QueueEntry }
-
-// Settings are the server settings a MasterAdmin sees. They come from
-// mailport.toml and are read-only through the API for now: changing them
-// means editing the file and restarting.
-type Settings struct {
-	Hostname   string             `json:"hostname"`
-	Limits     SettingsLimits     `json:"limits"`
-	Submission SettingsSubmission `json:"submission"`
-	Queue      SettingsQueue      `json:"queue"`
-}
-
-// SettingsLimits are the protocol limits ([limits]).
-type SettingsLimits struct {
-	MaxMessageBytes  int64 `json:"max_message_bytes"`
-	MaxRecipients    int   `json:"max_recipients"`
-	MaxLineLength    int   `json:"max_line_length"`
-	MaxConnsPerIP    int   `json:"max_connections_per_ip"`
-	IMAPConnsPerIP   int   `json:"imap_max_connections_per_ip"`
-	IMAPConnsPerUser int   `json:"imap_max_connections_per_user"`
-	SMTPTimeoutSecs  int   `json:"smtp_timeout_seconds"`
-	POP3TimeoutSecs  int   `json:"pop3_timeout_seconds"`
-	IMAPIdleMinutes  int   `json:"imap_idle_timeout_minutes"`
-	ShutdownWaitSecs int   `json:"shutdown_wait_seconds"`
-}
-
-// SettingsSubmission are the per-user sending limits ([submission]).
-type SettingsSubmission struct {
-	MaxMessagesPerHour int `json:"max_messages_per_hour"`
-	MaxRecipients      int `json:"max_recipients"`
-}
-
-// SettingsQueue is the outbound queue's configuration ([queue]); the
-// smarthost password never leaves the server.
-type SettingsQueue struct {
-	SMTPPort          int    `json:"smtp_port"`
-	SourceAddress     string `json:"source_address,omitempty"`
-	Smarthost         string `json:"smarthost,omitempty" doc:"host:port all outbound mail goes through; empty = direct to MX"`
-	SmarthostTLS      string `json:"smarthost_tls,omitempty"`
-	SmarthostUsername string `json:"smarthost_username,omitempty"`
-}
-
-// SettingsFromConfig is what GET /settings shows of cfg.
-func SettingsFromConfig(cfg config.Config) Settings {
-	l := cfg.Limits
-	return Settings{
-		Hostname: cfg.Hostname,
-		Limits: SettingsLimits{
-			MaxMessageBytes: l.MaxMessageBytes, MaxRecipients: l.MaxRecipients, MaxLineLength: l.MaxLineLength,
-			MaxConnsPerIP: l.MaxConnsPerIP, IMAPConnsPerIP: l.IMAPConnsPerIP, IMAPConnsPerUser: l.IMAPConnsPerUser,
-			SMTPTimeoutSecs: l.SMTPTimeoutSecs, POP3TimeoutSecs: l.POP3TimeoutSecs, IMAPIdleMinutes: l.IMAPIdleMinutes,
-			ShutdownWaitSecs: l.ShutdownWaitSecs,
-		},
-		Submission: SettingsSubmission{MaxMessagesPerHour: cfg.Submission.MaxMessagesPerHour, MaxRecipients: cfg.Submission.MaxRecipients},
-		Queue: SettingsQueue{
-			SMTPPort: cfg.Queue.SMTPPort, SourceAddress: cfg.Queue.SourceAddress,
-			Smarthost: cfg.Queue.Smarthost, SmarthostTLS: cfg.Queue.SmarthostTLS, SmarthostUsername: cfg.Queue.SmarthostUsername,
-		},
-	}
-}
 
 // DomainStats is the storage of one domain.
 type DomainStats struct {
@@ -296,16 +235,6 @@ func (a *API) registerOperations() {
 			return &noContent{}, nil
 		})
 
-	o = op("getSettings", http.MethodGet, "/settings", "Server settings (MasterAdmins only; read-only)", "settings")
-	o.Description = "The settings of mailport.toml that shape the service. Read-only: change them in the file and restart."
-	huma.Register(a.humaAPI, o, func(ctx context.Context, _ *emptyInput) (*struct{ Body Settings }, error) {
-		p := callerOf(ctx).p
-		if err := access.Require(access.CanManageServer(p), p, "read the server settings"); err != nil {
-			return nil, a.errorFor(ctx, err)
-		}
-		return &struct{ Body Settings }{a.cfg.Settings}, nil
-	})
-
 	huma.Register(a.humaAPI, op("getStats", http.MethodGet, "/stats", "Storage per domain of the caller's domains", "stats"),
 		func(ctx context.Context, _ *emptyInput) (*struct{ Body List[DomainStats] }, error) {
 			ss, err := a.scope(ctx).DomainStats(ctx)
@@ -402,10 +331,8 @@ func recipientsOf(e *queue.Entry) []string {
 	return out
 }
 
-// auditQueue records a queue change. The directory Scope audits the
-// directory's changes; the queue is not the directory's, so its changes
-// are recorded here, in the same log and shape. The entry's domain is the
-// sender's, or the first recipient's, so DomainAdmins read their own.
+// auditQueue records a queue change. The entry's domain is the sender's,
+// or the first recipient's, so DomainAdmins read their own.
 func (a *API) auditQueue(ctx context.Context, action string, e *queue.Entry) {
 	p := callerOf(ctx).p
 	domain := ""
@@ -418,15 +345,12 @@ func (a *API) auditQueue(ctx context.Context, action string, e *queue.Entry) {
 			}
 		}
 	}
-	view, err := json.Marshal(map[string]any{"id": e.ID, "from": e.From, "recipients": recipientsOf(e)})
-	if err != nil {
-		return
-	}
-	entry := store.AuditEntry{
-		Actor: p.Login(), ActorRole: p.Role(), RemoteIP: p.RemoteIP,
-		Action: action, ObjectType: "queue_entry", ObjectID: e.ID, Domain: domain, Before: view,
-	}
-	if _, err := a.dir.Store().AppendAudit(ctx, entry); err != nil {
-		a.log.ErrorContext(ctx, "audit: write failed", "action", action, "object", e.ID, "err", err)
-	}
+	view := map[string]any{"id": e.ID, "from": e.From, "recipients": recipientsOf(e)}
+	a.audit(ctx, action, "queue_entry", e.ID, domain, view, nil)
+}
+
+// audit records a change the API makes itself: the queue and the server
+// settings are not the directory's, but their changes go to the same log.
+func (a *API) audit(ctx context.Context, action, objType, objID, domain string, before, after any) {
+	a.scope(ctx).Audit(ctx, action, objType, objID, domain, before, after)
 }

@@ -158,14 +158,29 @@ func Default(hostname string) Config {
 // Load reads DIR/mailport.toml. Keys missing from the file keep Default's
 // values, so an old file keeps working when new keys appear.
 func Load(dir string) (Config, error) {
-	p := filepath.Join(dir, FileName)
-	data, err := os.ReadFile(p)
+	data, err := read(dir)
+	if err != nil {
+		return Config{}, err
+	}
+	return parse(data, dir)
+}
+
+// read returns the contents of DIR/mailport.toml.
+func read(dir string) ([]byte, error) {
+	data, err := os.ReadFile(filepath.Join(dir, FileName))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return Config{}, fmt.Errorf("no %s in %s: run 'mailport init --data %s --hostname HOST' first", FileName, dir, dir)
+			return nil, fmt.Errorf("no %s in %s: run 'mailport init --data %s --hostname HOST' first", FileName, dir, dir)
 		}
-		return Config{}, fmt.Errorf("read config: %w", err)
+		return nil, fmt.Errorf("read config: %w", err)
 	}
+	return data, nil
+}
+
+// parse decodes the contents of DIR/mailport.toml over Default's values
+// and validates them.
+func parse(data []byte, dir string) (Config, error) {
+	p := filepath.Join(dir, FileName)
 	c := Default("")
 	md, err := toml.Decode(string(data), &c)
 	if err != nil {
@@ -179,6 +194,38 @@ func Load(dir string) (Config, error) {
 		return Config{}, err
 	}
 	return c, c.Validate()
+}
+
+// ErrInvalid is a value Validate refuses.
+var ErrInvalid = errors.New("invalid value")
+
+// KeyError is a refused value of one key, named as in the file
+// ("queue.smarthost"), so the API can report it at that field.
+type KeyError struct {
+	Key string
+	Err error
+}
+
+func (e *KeyError) Error() string { return e.Err.Error() }
+
+func (e *KeyError) Unwrap() error { return e.Err }
+
+// invalidKey is the KeyError of key, its message starting "config: KEY".
+func invalidKey(key, format string, args ...any) error {
+	return &KeyError{Key: key, Err: fmt.Errorf("config: %s: %w: "+format, append([]any{key, ErrInvalid}, args...)...)}
+}
+
+// SmarthostAddr splits the smarthost into host and port.
+func (q Queue) SmarthostAddr() (string, int, error) {
+	host, portStr, err := net.SplitHostPort(q.Smarthost)
+	if err != nil {
+		return "", 0, invalidKey("queue.smarthost", "%q: want host:port", q.Smarthost)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port <= 0 || port > 65535 || host == "" {
+		return "", 0, invalidKey("queue.smarthost", "%q: want host:port with a port from 1 to 65535", q.Smarthost)
+	}
+	return host, port, nil
 }
 
 // Validate checks values a typo could break.
@@ -204,22 +251,43 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.Queue.SourceAddress != "" && net.ParseIP(c.Queue.SourceAddress) == nil {
-		return fmt.Errorf("config: [queue] source_address %q is not an IP address", c.Queue.SourceAddress)
+		return invalidKey("queue.source_address", "%q is not an IP address", c.Queue.SourceAddress)
 	}
-	if c.Submission.MaxMessagesPerHour < 0 || c.Submission.MaxRecipients < 0 {
-		return errors.New("config: submission limits must not be negative")
+	if c.Queue.SMTPPort < 0 || c.Queue.SMTPPort > 65535 {
+		return invalidKey("queue.smtp_port", "%d is not a port", c.Queue.SMTPPort)
+	}
+	for _, v := range []struct {
+		key string
+		n   int64
+	}{
+		{"submission.max_messages_per_hour", int64(c.Submission.MaxMessagesPerHour)},
+		{"submission.max_recipients", int64(c.Submission.MaxRecipients)},
+		{"limits.max_message_bytes", c.Limits.MaxMessageBytes},
+		{"limits.max_recipients", int64(c.Limits.MaxRecipients)},
+		{"limits.max_line_length", int64(c.Limits.MaxLineLength)},
+		{"limits.max_connections_per_ip", int64(c.Limits.MaxConnsPerIP)},
+		{"limits.smtp_timeout_seconds", int64(c.Limits.SMTPTimeoutSecs)},
+		{"limits.pop3_timeout_seconds", int64(c.Limits.POP3TimeoutSecs)},
+		{"limits.shutdown_wait_seconds", int64(c.Limits.ShutdownWaitSecs)},
+		{"limits.imap_max_connections_per_ip", int64(c.Limits.IMAPConnsPerIP)},
+		{"limits.imap_max_connections_per_user", int64(c.Limits.IMAPConnsPerUser)},
+		{"limits.imap_idle_timeout_minutes", int64(c.Limits.IMAPIdleMinutes)},
+	} {
+		if v.n < 0 {
+			return invalidKey(v.key, "%d: limits must not be negative", v.n)
+		}
 	}
 	if q := c.Queue; q.Smarthost != "" {
-		if _, _, err := net.SplitHostPort(q.Smarthost); err != nil {
-			return fmt.Errorf("config: queue.smarthost %q: want host:port", q.Smarthost)
+		if _, _, err := q.SmarthostAddr(); err != nil {
+			return err
 		}
 		switch q.SmarthostTLS {
 		case "", "starttls", "tls", "opportunistic", "none":
 		default:
-			return fmt.Errorf("config: queue.smarthost_tls %q: want starttls, tls, opportunistic or none", q.SmarthostTLS)
+			return invalidKey("queue.smarthost_tls", "%q: want starttls, tls, opportunistic or none", q.SmarthostTLS)
 		}
 		if (q.SmarthostUsername == "") != (q.SmarthostPasswordFile == "") {
-			return errors.New("config: queue.smarthost_username and smarthost_password_file go together")
+			return invalidKey("queue.smarthost_username", "smarthost_username and smarthost_password_file go together")
 		}
 	}
 	if c.Database.Driver != "sqlite" {
@@ -228,18 +296,52 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// header opens the file Save writes.
+const header = "# mailport bootstrap configuration; domains and users live in the database.\n"
+
 // Save writes DIR/mailport.toml atomically.
 func (c *Config) Save(dir string) error {
 	var buf bytes.Buffer
-	buf.WriteString("# mailport bootstrap configuration; domains and users live in the database.\n")
+	buf.WriteString(header)
 	if err := toml.NewEncoder(&buf).Encode(c); err != nil {
 		return fmt.Errorf("encode config: %w", err)
 	}
-	tmp := filepath.Join(dir, FileName+".tmp")
-	if err := os.WriteFile(tmp, buf.Bytes(), 0o600); err != nil {
+	return write(dir, buf.Bytes())
+}
+
+// write replaces DIR/mailport.toml with data so that a crash leaves the
+// old file or the new one, never a mix: a temporary file in the same
+// directory, fsynced, renamed over the old one, and the directory
+// fsynced so the rename itself is durable.
+func write(dir string, data []byte) error {
+	f, err := os.CreateTemp(dir, FileName+".tmp*")
+	if err != nil {
 		return fmt.Errorf("write config: %w", err)
 	}
-	return os.Rename(tmp, filepath.Join(dir, FileName))
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(dir, FileName))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write config: %w", err)
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("write config: sync %s: %w", dir, err)
+	}
+	return nil
 }
 
 // ListenAddr returns where listener name binds, or "" when it is off.

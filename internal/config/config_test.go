@@ -74,7 +74,7 @@ func TestLoadErrors(t *testing.T) {
 		"hostname = \"a.test\"\n[queue]\nsmarthost = \"relay.test\"\n":                                 "want host:port",
 		"hostname = \"a.test\"\n[queue]\nsmarthost = \"relay.test:587\"\nsmarthost_tls = \"maybe\"\n":  "smarthost_tls",
 		"hostname = \"a.test\"\n[queue]\nsmarthost = \"relay.test:587\"\nsmarthost_username = \"u\"\n": "go together",
-		"hostname = \"a.test\"\n[submission]\nmax_recipients = -1\n":                                   "submission limits",
+		"hostname = \"a.test\"\n[submission]\nmax_recipients = -1\n":                                   "submission.max_recipients",
 		"hostname = \"a.test\"\n[queue]\nsource_address = \"x\"\n":                                     "source_address",
 	}
 	for content, want := range cases {

@@ -64,6 +64,12 @@ func (sc *Scope) audit(ctx context.Context, action, objType, objID, domain strin
 	}
 }
 
+// Audit records a change made outside the directory (the outbound
+// queue, the server settings) in the same log, as the principal's.
+func (sc *Scope) Audit(ctx context.Context, action, objType, objID, domain string, before, after any) {
+	sc.audit(ctx, action, objType, objID, domain, before, after)
+}
+
 func (sc *Scope) require(ok bool, what string) error { return access.Require(ok, sc.p, what) }
 
 // limited runs create when the principal is not a DomainAdmin, or when

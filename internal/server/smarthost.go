@@ -2,9 +2,7 @@ package server
 
 import (
 	"fmt"
-	"net"
 	"os"
-	"strconv"
 	"strings"
 
 	"mailport/internal/config"
@@ -17,13 +15,9 @@ func smarthost(q config.Queue) (*queue.Smarthost, error) {
 	if q.Smarthost == "" {
 		return nil, nil
 	}
-	host, portStr, err := net.SplitHostPort(q.Smarthost)
+	host, port, err := q.SmarthostAddr()
 	if err != nil {
-		return nil, fmt.Errorf("queue.smarthost: %w", err)
-	}
-	port, err := strconv.Atoi(portStr)
-	if err != nil || port <= 0 || port > 65535 {
-		return nil, fmt.Errorf("queue.smarthost: bad port %q", portStr)
+		return nil, err
 	}
 	sh := &queue.Smarthost{Host: host, Port: port, Username: q.SmarthostUsername, TLS: queue.TLSMode(q.SmarthostTLS)}
 	if sh.TLS == "" {

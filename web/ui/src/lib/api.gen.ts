@@ -594,8 +594,8 @@ export type paths = {
             cookie?: never;
         };
         /**
-         * Server settings (MasterAdmins only; read-only)
-         * @description The settings of mailport.toml that shape the service. Read-only: change them in the file and restart.
+         * Server settings (MasterAdmins only)
+         * @description The settings of mailport.toml that shape the service, as saved in the file; restart_required lists those whose saved value takes effect when mailport restarts.
          */
         get: operations["getSettings"];
         put?: never;
@@ -603,7 +603,11 @@ export type paths = {
         delete?: never;
         options?: never;
         head?: never;
-        patch?: never;
+        /**
+         * Change server settings (MasterAdmins only)
+         * @description Changes the given settings of [limits], [submission] and [queue] (smtp_port, source_address, smarthost, smarthost_tls) in mailport.toml, which is rewritten atomically with its other contents, comments included, left as they were. mailport reads these settings when it starts, so each change is listed in restart_required until it restarts. Listeners, ports, TLS, the database and the smarthost credentials are changed in the file only. A value the server refuses is a 422 naming it in error.fields (body.queue.smarthost).
+         */
+        patch: operations["updateSettings"];
         trace?: never;
     };
     "/api/v1/stats": {
@@ -1105,6 +1109,8 @@ export type components = {
             hostname: string;
             limits: components["schemas"]["SettingsLimits"];
             queue: components["schemas"]["SettingsQueue"];
+            /** @description Keys (table.key) whose saved value takes effect when mailport restarts; the running server still uses the old one */
+            restart_required: string[] | null;
             submission: components["schemas"]["SettingsSubmission"];
         };
         SettingsLimits: {
@@ -1129,6 +1135,36 @@ export type components = {
             /** Format: int64 */
             smtp_timeout_seconds: number;
         };
+        SettingsLimitsPatch: {
+            /**
+             * Format: int64
+             * @description At least 30 take effect (RFC 9051 section 5.4)
+             */
+            imap_idle_timeout_minutes?: number;
+            /** Format: int64 */
+            imap_max_connections_per_ip?: number;
+            /** Format: int64 */
+            imap_max_connections_per_user?: number;
+            /** Format: int64 */
+            max_connections_per_ip?: number;
+            /** Format: int64 */
+            max_line_length?: number;
+            /** Format: int64 */
+            max_message_bytes?: number;
+            /** Format: int64 */
+            max_recipients?: number;
+            /** Format: int64 */
+            pop3_timeout_seconds?: number;
+            /** Format: int64 */
+            shutdown_wait_seconds?: number;
+            /** Format: int64 */
+            smtp_timeout_seconds?: number;
+        };
+        SettingsPatch: {
+            limits?: components["schemas"]["SettingsLimitsPatch"];
+            queue?: components["schemas"]["SettingsQueuePatch"];
+            submission?: components["schemas"]["SettingsSubmissionPatch"];
+        };
         SettingsQueue: {
             /** @description host:port all outbound mail goes through; empty = direct to MX */
             smarthost?: string;
@@ -1138,11 +1174,30 @@ export type components = {
             smtp_port: number;
             source_address?: string;
         };
+        SettingsQueuePatch: {
+            /** @description host:port all outbound mail goes through; empty = direct to MX */
+            smarthost?: string;
+            /** @enum {string} */
+            smarthost_tls?: "starttls" | "tls" | "opportunistic" | "none";
+            /**
+             * Format: int64
+             * @description Port of remote MX hosts
+             */
+            smtp_port?: number;
+            /** @description IP address outbound connections come from; empty = the system's choice */
+            source_address?: string;
+        };
         SettingsSubmission: {
             /** Format: int64 */
             max_messages_per_hour: number;
             /** Format: int64 */
             max_recipients: number;
+        };
+        SettingsSubmissionPatch: {
+            /** Format: int64 */
+            max_messages_per_hour?: number;
+            /** Format: int64 */
+            max_recipients?: number;
         };
         Token: {
             /** Format: date-time */
@@ -6682,6 +6737,111 @@ export interface operations {
             };
             /** @description Not Found */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unprocessable Entity */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Too Many Requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Internal Server Error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SettingsPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Settings"];
+                };
+            };
+            /** @description Bad Request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not Found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Request Entity Too Large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
