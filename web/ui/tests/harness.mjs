@@ -1,41 +1,50 @@
-// Shared set-up for the browser tests: the server under test, Debian's
-// Chromium driven by playwright-core, and screenshots.
+// Shared set-up for the browser tests: the real mailport server on a fresh
+// data directory (server.mjs), Debian's Chromium driven by playwright-core,
+// sign-in and screenshots.
 //
-// The server is the Node mock (tests/mock-server.mjs) unless MAILPORT_URL is
-// set, e.g. MAILPORT_URL=https://127.0.0.1:10443; then the tests sign in as
-// MAILPORT_TEST_LOGIN / MAILPORT_TEST_PASSWORD, whose role is
-// MAILPORT_TEST_ROLE (default masteradmin).
+// The binary embeds the portal as last built into internal/web/dist, so the
+// tests see the sources only after `npm run build`.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { after, afterEach, before } from 'node:test';
 import { chromium } from 'playwright-core';
-import { mockUser, startMockServer } from './mock-server.mjs';
+import { findGo, resultsDir, startServer } from './server.mjs';
 
-export const resultsDir = resolve(dirname(fileURLToPath(import.meta.url)), '../test-results');
+export { domainAdminLimits } from './server.mjs';
+export { resultsDir, startServer };
 
 export const viewports = {
   phone: { width: 390, height: 844 },
   desktop: { width: 1366, height: 900 },
 };
 
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
 /**
- * startTarget returns { baseURL, user, mock, close } where mock is the mock
- * server (with its call counts) or null for a real server.
+ * skipReason is why the browser tests cannot run here (no Chromium, no Go
+ * toolchain and no MAILPORT_BIN), or false. Test files pass it as
+ * describe(..., { skip }). Under CI=true a missing tool is an error instead:
+ * a CI run that skips its browser tests must not pass.
  */
-export async function startTarget() {
-  const url = process.env.MAILPORT_URL;
-  if (url) {
-    const { MAILPORT_TEST_LOGIN: login, MAILPORT_TEST_PASSWORD: password } = process.env;
-    if (!login || !password) {
-      throw new Error('MAILPORT_URL is set: set MAILPORT_TEST_LOGIN and MAILPORT_TEST_PASSWORD too');
-    }
-    const role = process.env.MAILPORT_TEST_ROLE ?? 'masteradmin';
-    return { baseURL: url.replace(/\/+$/, ''), user: { login, password, role }, mock: null, close: async () => {} };
+export const skipReason = missingTools();
+
+function missingTools() {
+  const missing = [];
+  try {
+    accessSync(chromiumPath, constants.X_OK);
+  } catch {
+    missing.push(`Chromium at ${chromiumPath} (apt-get install chromium, or set CHROMIUM_PATH)`);
   }
-  const mock = await startMockServer();
-  return { baseURL: mock.url, user: { ...mockUser }, mock, close: mock.close };
+  if (!process.env.MAILPORT_BIN && !findGo()) {
+    missing.push('the Go toolchain to build mailport (go on PATH or in /usr/local/go/bin, or set MAILPORT_BIN)');
+  }
+  if (missing.length === 0) return false;
+  const msg = `browser tests need ${missing.join(' and ')}`;
+  if (process.env.CI === 'true') throw new Error(msg);
+  return msg;
 }
 
 // Chromium as root in a closed network: no sandbox (root), and none of the
@@ -52,20 +61,23 @@ const chromiumArgs = [
 ];
 
 /**
- * launchBrowser starts Debian's Chromium (CHROMIUM_PATH, default
- * /usr/bin/chromium) with a fresh, empty profile directory that close()
- * removes. A persistent context is the only way Playwright lets us choose the
- * profile directory, so each call gives one browser with one context.
+ * launchBrowser starts Debian's Chromium on server (a startServer() result)
+ * with a fresh, empty profile directory that close() removes, and resolves
+ * to { context, page, problems, close }. A persistent context is the only
+ * way Playwright lets us choose the profile directory, so each call gives
+ * one browser with one context. Chromium trusts the server's self-signed
+ * certificate by its public key, so no TLS handshake fails; Playwright's own
+ * requests (page.request) need ignoreHTTPSErrors.
  */
-export async function launchBrowser(viewport, baseURL) {
+export async function launchBrowser(viewport, server) {
   const profile = mkdtempSync(join(tmpdir(), 'mailport-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: chromiumPath,
     headless: true,
-    args: chromiumArgs,
+    args: [...chromiumArgs, `--ignore-certificate-errors-spki-list=${server.spki}`],
     viewport,
-    baseURL,
-    ignoreHTTPSErrors: Boolean(process.env.MAILPORT_URL),
+    baseURL: server.baseURL,
+    ignoreHTTPSErrors: true,
     locale: 'en-US',
     colorScheme: 'light',
     reducedMotion: 'reduce',
@@ -95,18 +107,104 @@ export async function launchBrowser(viewport, baseURL) {
   };
 }
 
-/** screenshot saves a full-page PNG as test-results/NAME.png. */
-export async function screenshot(page, name) {
+/**
+ * browserSuite registers a test file's hooks: one mailport server for the
+ * file, started before its tests and stopped after them (its log printed
+ * and kept when a test failed), and the browser a test opens, closed after
+ * the test, which fails if the page logged errors. It returns
+ *
+ *   server            the startServer() result
+ *   page              the open browser's page
+ *   context           its browser context
+ *   open(viewport?, path?)   launches a fresh browser (closing one the test
+ *                     opened before), goes to path ("/") and returns the page
+ */
+export function browserSuite() {
+  let server;
+  let browser;
+  let failed = false;
+  const problems = [];
+
+  async function closeBrowser() {
+    if (!browser) return;
+    const b = browser;
+    browser = undefined;
+    problems.push(...b.problems);
+    await b.close();
+  }
+
+  before(async () => {
+    if (!skipReason) server = await startServer();
+  });
+  afterEach(async (t) => {
+    await closeBrowser();
+    const seen = problems.splice(0);
+    if (!t.passed || seen.length > 0) failed = true;
+    assert.deepEqual(seen, [], 'the page logged errors (CSP violations, exceptions)');
+  });
+  after(async () => {
+    await server?.close({ failed });
+  });
+
+  return {
+    get server() {
+      return server;
+    },
+    get page() {
+      return browser?.page;
+    },
+    get context() {
+      return browser?.context;
+    },
+    async open(viewport = viewports.desktop, path = '/') {
+      await closeBrowser();
+      browser = await launchBrowser(viewport, server);
+      await browser.page.goto(path);
+      return browser.page;
+    },
+  };
+}
+
+/**
+ * screenshot saves a full-page PNG of what the page shows now as
+ * test-results/ROLE-NAME-WIDTH.png, WIDTH being "phone" or "desktop" from
+ * the page's viewport.
+ */
+export async function screenshot(page, role, name) {
+  const width = page.viewportSize()?.width === viewports.phone.width ? 'phone' : 'desktop';
   mkdirSync(resultsDir, { recursive: true });
-  const path = join(resultsDir, `${name}.png`);
+  const path = join(resultsDir, `${role}-${name}-${width}.png`);
+  // From the top, so a fixed sidebar is drawn where it is on screen.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path, fullPage: true });
   return path;
 }
 
+/** screenshots saves the page at both widths, then restores the viewport. */
+export async function screenshots(page, role, name) {
+  const was = page.viewportSize();
+  for (const size of Object.values(viewports)) {
+    await page.setViewportSize(size);
+    await screenshot(page, role, name);
+  }
+  if (was) await page.setViewportSize(was);
+}
+
 /** signIn signs in through the login form and waits for the dashboard. */
-export async function signIn(page, user) {
-  await page.getByLabel('Login').fill(user.login);
-  await page.getByLabel('Password').fill(user.password);
+export async function signIn(page, account) {
+  await page.getByLabel('Login').fill(account.login);
+  await page.getByLabel('Password').fill(account.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
+}
+
+/**
+ * go follows a link of the main navigation, through the phone menu when the
+ * page has one, and waits for the page's heading.
+ */
+export async function go(page, name) {
+  const toggle = page.getByRole('button', { name: 'Menu' });
+  if (await toggle.isVisible()) await toggle.click();
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+  await page.getByRole('heading', { level: 1, name }).waitFor();
 }

