@@ -5,6 +5,9 @@ import Domains from '../pages/Domains.svelte';
 import DomainDetail from '../pages/DomainDetail.svelte';
 import Mailboxes from '../pages/Mailboxes.svelte';
 import MyAccount from '../pages/MyAccount.svelte';
+import ImportExport from '../pages/ImportExport.svelte';
+import Tokens from '../pages/Tokens.svelte';
+import Sessions from '../pages/Sessions.svelte';
 import Aliases from '../pages/Aliases.svelte';
 import SenderAddresses from '../pages/SenderAddresses.svelte';
 import Forwards from '../pages/Forwards.svelte';
@@ -39,6 +42,7 @@ const admins: readonly Role[] = ['masteradmin', 'domainadmin'];
 // reachable exactly when its link is shown for the role.
 export const pages: readonly Page[] = [
   { path: '/', title: 'Dashboard', roles: everyone, component: Dashboard },
+  { path: '/account', title: 'My account', roles: ['user'], component: MyAccount },
   { path: '/domains', title: 'Domains', roles: admins, component: Domains },
   { path: '/domains', title: 'Domain', roles: admins, component: DomainDetail, withParam: true },
   { path: '/mailboxes', title: 'Mailboxes', roles: admins, component: Mailboxes },
@@ -47,12 +51,14 @@ export const pages: readonly Page[] = [
   { path: '/forwards', title: 'Forwards', roles: everyone, component: Forwards },
   { path: '/domain-aliases', title: 'Domain aliases', roles: admins, component: DomainAliases },
   { path: '/relay-domains', title: 'Relay domains', roles: admins, component: RelayDomains },
-  { path: '/account', title: 'My account', roles: ['user'], component: MyAccount },
+  { path: '/import-export', title: 'Import and export', roles: admins, component: ImportExport },
   { path: '/stats', title: 'Statistics', roles: admins, component: Stats },
   { path: '/queue', title: 'Queue', roles: admins, component: Queue },
   { path: '/audit', title: 'Audit log', roles: admins, component: Audit },
   { path: '/admins', title: 'Admins', roles: ['masteradmin'], component: Admins },
   { path: '/settings', title: 'Settings', roles: ['masteradmin'], component: Settings },
+  { path: '/tokens', title: 'API tokens', roles: everyone, component: Tokens },
+  { path: '/sessions', title: 'Sessions', roles: everyone, component: Sessions },
 ];
 
 export function pagesFor(role: Role): Page[] {
