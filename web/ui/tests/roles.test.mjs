@@ -9,15 +9,31 @@ import { browserSuite, go, screenshot, signIn, skipReason, viewports } from './h
 const suite = browserSuite();
 
 // The navigation of each role, in order (src/lib/pages.ts); a page added
-// there for a role is added here too.
+// there for a role is added here too, with its path.
+const operations = ['Statistics', 'Queue', 'Audit log'];
+const directory = ['Domains', 'Mailboxes', 'Aliases', 'Sender addresses', 'Forwards', 'Domain aliases', 'Relay domains'];
 const navigation = {
-  masteradmin: ['Dashboard', 'Domains', 'Mailboxes'],
-  domainadmin: ['Dashboard', 'Domains', 'Mailboxes'],
-  user: ['Dashboard', 'My account'],
+  masteradmin: ['Dashboard', ...directory, ...operations, 'Admins', 'Settings'],
+  domainadmin: ['Dashboard', ...directory, ...operations],
+  user: ['Dashboard', 'Forwards', 'My account'],
 };
 
-// The paths of the pages, to check that a role cannot open another's.
-const paths = { Dashboard: '/', Domains: '/domains', Mailboxes: '/mailboxes', 'My account': '/account' };
+const paths = {
+  Dashboard: '/',
+  Domains: '/domains',
+  Mailboxes: '/mailboxes',
+  Aliases: '/aliases',
+  'Sender addresses': '/sender-addresses',
+  Forwards: '/forwards',
+  'Domain aliases': '/domain-aliases',
+  'Relay domains': '/relay-domains',
+  'My account': '/account',
+  Statistics: '/stats',
+  Queue: '/queue',
+  'Audit log': '/audit',
+  Admins: '/admins',
+  Settings: '/settings',
+};
 
 const roles = [
   ['master', 'masteradmin'],
