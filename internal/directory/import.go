@@ -719,7 +719,7 @@ func (im *importer) checkSender(r *importRow) error {
 		return err
 	}
 	im.counts.SenderAddresses++
-	im.batch.SenderAddresses = append(im.batch.SenderAddresses, store.ImportSender{Mailbox: mb, Address: addr})
+	im.batch.SenderAddresses = append(im.batch.SenderAddresses, store.MailboxSender{Mailbox: mb, Address: addr})
 	im.note(domainPart(mb), KindSenderAddress, mb+" "+addr)
 	return nil
 }
@@ -758,7 +758,7 @@ func (im *importer) checkForward(r *importRow) error {
 		}
 	}
 	im.counts.Forwards++
-	im.batch.Forwards = append(im.batch.Forwards, store.ImportForward{Mailbox: mb, Target: t, KeepCopy: r.forward.KeepCopy == nil || *r.forward.KeepCopy})
+	im.batch.Forwards = append(im.batch.Forwards, store.MailboxForward{Mailbox: mb, Target: t, KeepCopy: r.forward.KeepCopy == nil || *r.forward.KeepCopy})
 	im.note(domainPart(mb), KindForward, mb+" "+t)
 	return nil
 }

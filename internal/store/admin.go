@@ -125,6 +125,26 @@ type AccountQuery struct {
 // MaxAccountPage bounds one QueryAccounts answer.
 const MaxAccountPage = 1000
 
+// LinkQuery selects forwards (QueryForwards) or sender addresses
+// (QuerySenderAddresses) of mailbox accounts. Results are ordered by the
+// mailbox's address, then by the target or sender address.
+type LinkQuery struct {
+	// AllDomains, or only mailboxes of Domains (empty selects nothing).
+	AllDomains bool
+	Domains    []string
+	// Mailbox, when not "", selects that mailbox's rows only.
+	Mailbox string
+	// Search matches a substring of the mailbox's address or of the
+	// target or sender address, case-insensitively.
+	Search string
+	Desc   bool
+	Limit  int // <= 0 or above MaxLinkPage: MaxLinkPage
+	Offset int
+}
+
+// MaxLinkPage bounds one QueryForwards or QuerySenderAddresses answer.
+const MaxLinkPage = 1000
+
 // DomainStats is the storage of one hosted domain.
 type DomainStats struct {
 	Domain    string
@@ -192,6 +212,11 @@ type AdminStore interface {
 	// QueryAccounts pages through mailbox accounts; total is the number
 	// of matches without paging.
 	QueryAccounts(ctx context.Context, q AccountQuery) (accounts []Account, total int, err error)
+	// QueryForwards and QuerySenderAddresses page through the forwards
+	// and sender addresses of mailbox accounts, each with its mailbox's
+	// address; total is the number of matches without paging.
+	QueryForwards(ctx context.Context, q LinkQuery) (forwards []MailboxForward, total int, err error)
+	QuerySenderAddresses(ctx context.Context, q LinkQuery) (senders []MailboxSender, total int, err error)
 	// DomainStats returns the storage of each domain in domains (all
 	// hosted domains when domains is nil), ordered by name.
 	DomainStats(ctx context.Context, domains []string) ([]DomainStats, error)

@@ -21,24 +21,11 @@ type ImportBatch struct {
 	// Aliases of addresses in hosted domains (existing or in Domains).
 	Aliases []Alias
 	// SenderAddresses and Forwards name their account by address.
-	SenderAddresses []ImportSender
-	Forwards        []ImportForward
+	SenderAddresses []MailboxSender
+	Forwards        []MailboxForward
 	// AssignTo, when not 0, is the DomainAdmin every domain of Domains is
 	// assigned to (a DomainAdmin importing domains administers them).
 	AssignTo int64
-}
-
-// ImportSender is a sender address of the account whose login is Mailbox.
-type ImportSender struct {
-	Mailbox string
-	Address string
-}
-
-// ImportForward is a forward of the account whose login is Mailbox.
-type ImportForward struct {
-	Mailbox  string
-	Target   string
-	KeepCopy bool
 }
 
 // ImportStore is the part of Store that writes many directory objects in

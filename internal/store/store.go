@@ -107,6 +107,21 @@ type Forward struct {
 	KeepCopy  bool
 }
 
+// MailboxSender is a sender address of the account whose login is
+// Mailbox: what imports create and QuerySenderAddresses lists.
+type MailboxSender struct {
+	Mailbox string
+	Address string
+}
+
+// MailboxForward is a forward of the account whose login is Mailbox:
+// what imports create and QueryForwards lists.
+type MailboxForward struct {
+	Mailbox  string
+	Target   string
+	KeepCopy bool
+}
+
 // Special-use attributes, RFC 6154 section 2.
 const (
 	SpecialDrafts  = `\Drafts`

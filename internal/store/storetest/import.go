@@ -23,11 +23,11 @@ func importBatch(adminID int64) store.ImportBatch {
 		},
 		Folders: defaultFolders,
 		Aliases: []store.Alias{{Address: "team@new.example", Targets: []string{"amy@new.example", "x@ext.example", "amy@new.example"}}},
-		SenderAddresses: []store.ImportSender{
+		SenderAddresses: []store.MailboxSender{
 			{Mailbox: "amy@new.example", Address: "sales@new.example"},
 			{Mailbox: "off@old.example", Address: "off@new-alias.example"},
 		},
-		Forwards: []store.ImportForward{{Mailbox: "amy@new.example", Target: "fw@ext.example", KeepCopy: true}},
+		Forwards: []store.MailboxForward{{Mailbox: "amy@new.example", Target: "fw@ext.example", KeepCopy: true}},
 		AssignTo: adminID,
 	}
 }
@@ -112,7 +112,7 @@ func testImportAtomic(t *testing.T, s store.Store) {
 		want error
 	}{
 		{"forward of unknown mailbox", func(b *store.ImportBatch) {
-			b.Forwards = append(b.Forwards, store.ImportForward{Mailbox: "nobody@new.example", Target: "x@ext.example"})
+			b.Forwards = append(b.Forwards, store.MailboxForward{Mailbox: "nobody@new.example", Target: "x@ext.example"})
 		}, store.ErrNotFound},
 		{"existing account", func(b *store.ImportBatch) {
 			b.Accounts = append(b.Accounts, store.Account{Address: "taken@old.example", PasswordHash: "h"})

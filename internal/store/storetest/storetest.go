@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"APITokens", testAPITokens},
 		{"Sessions", testSessions},
 		{"QueryAccounts", testQueryAccounts},
+		{"QueryLinks", testQueryLinks},
 		{"Stats", testStats},
 		{"Import", testImport},
 		{"ImportAtomic", testImportAtomic},
