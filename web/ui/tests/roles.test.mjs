@@ -10,12 +10,22 @@ const suite = browserSuite();
 
 // The navigation of each role, in order (src/lib/pages.ts); a page added
 // there for a role is added here too, with its path.
+const directory = [
+  'Domains',
+  'Mailboxes',
+  'Aliases',
+  'Sender addresses',
+  'Forwards',
+  'Domain aliases',
+  'Relay domains',
+  'Import and export',
+];
 const operations = ['Statistics', 'Queue', 'Audit log'];
-const directory = ['Domains', 'Mailboxes', 'Aliases', 'Sender addresses', 'Forwards', 'Domain aliases', 'Relay domains'];
+const own = ['API tokens', 'Sessions'];
 const navigation = {
-  masteradmin: ['Dashboard', ...directory, ...operations, 'Admins', 'Settings'],
-  domainadmin: ['Dashboard', ...directory, ...operations],
-  user: ['Dashboard', 'Forwards', 'My account'],
+  masteradmin: ['Dashboard', ...directory, ...operations, 'Admins', 'Settings', ...own],
+  domainadmin: ['Dashboard', ...directory, ...operations, ...own],
+  user: ['Dashboard', 'My account', 'Forwards', ...own],
 };
 
 const paths = {
@@ -27,12 +37,15 @@ const paths = {
   Forwards: '/forwards',
   'Domain aliases': '/domain-aliases',
   'Relay domains': '/relay-domains',
+  'Import and export': '/import-export',
   'My account': '/account',
   Statistics: '/stats',
   Queue: '/queue',
   'Audit log': '/audit',
   Admins: '/admins',
   Settings: '/settings',
+  'API tokens': '/tokens',
+  Sessions: '/sessions',
 };
 
 const roles = [
