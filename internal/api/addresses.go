@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
 
@@ -44,10 +43,17 @@ type updateAliasInput struct {
 
 type aliasOutput struct{ Body Alias }
 
-// mailboxQuery names the mailbox a forward or sender address list is of.
-type mailboxQuery struct {
+// linkListInput selects forwards or sender addresses.
+type linkListInput struct {
 	Page
-	Mailbox string `query:"mailbox" maxLength:"254" doc:"The mailbox; default the caller's own (MailUsers)"`
+	Mailbox string `query:"mailbox" maxLength:"254" doc:"Only this mailbox's; without it, those of every mailbox the caller administers (a MailUser: its own)"`
+	Domain  string `query:"domain" maxLength:"253" doc:"Only mailboxes of this domain"`
+	Q       string `query:"q" maxLength:"254" doc:"Only rows whose mailbox, target (forwards) or address (sender addresses) contains this"`
+	Desc    bool   `query:"desc" doc:"Order by mailbox, then target or address, descending"`
+}
+
+func (in *linkListInput) query() directory.LinkQuery {
+	return directory.LinkQuery{Mailbox: in.Mailbox, Domain: in.Domain, Search: in.Q, Desc: in.Desc, Limit: in.size(), Offset: in.Offset}
 }
 
 type forwardPath struct {
@@ -78,18 +84,6 @@ type createSenderInput struct {
 }
 
 type senderOutput struct{ Body directory.SenderAddress }
-
-// mailboxOf is the mailbox a per-mailbox list is of: the named one, or
-// the caller's own when it has a mailbox.
-func mailboxOf(ctx context.Context, name string) (string, error) {
-	if name != "" {
-		return name, nil
-	}
-	if c := callerOf(ctx); c != nil && strings.Contains(c.p.Login(), "@") {
-		return c.p.Login(), nil
-	}
-	return "", invalid("query.mailbox", "mailbox is required")
-}
 
 func (a *API) registerAddresses() {
 	huma.Register(a.humaAPI, op("listAliases", http.MethodGet, "/aliases", "List aliases of the caller's domains", "aliases"),
@@ -143,18 +137,15 @@ func (a *API) registerAddresses() {
 		})
 
 	// Forwards: a mailbox's owner manages them too (self-service).
-	huma.Register(a.humaAPI, op("listForwards", http.MethodGet, "/forwards", "List the forwards of a mailbox", "forwards"),
-		func(ctx context.Context, in *mailboxQuery) (*struct{ Body List[directory.Forward] }, error) {
-			mb, err := mailboxOf(ctx, in.Mailbox)
-			if err != nil {
-				return nil, err
-			}
-			fs, err := a.scope(ctx).ListForwards(ctx, mb)
-			if err != nil {
-				return nil, a.errorFor(ctx, err)
-			}
-			return &struct{ Body List[directory.Forward] }{paginate(fs, in.Page)}, nil
-		})
+	o = op("listForwards", http.MethodGet, "/forwards", "List forwards", "forwards")
+	o.Description = "Without mailbox: a MasterAdmin's list holds every forward, a DomainAdmin's those of its domains' mailboxes, a MailUser's its own."
+	huma.Register(a.humaAPI, o, func(ctx context.Context, in *linkListInput) (*struct{ Body List[directory.Forward] }, error) {
+		page, err := a.scope(ctx).QueryForwards(ctx, in.query())
+		if err != nil {
+			return nil, a.errorFor(ctx, err)
+		}
+		return &struct{ Body List[directory.Forward] }{List[directory.Forward]{Items: nonNil(page.Forwards), Total: page.Total}}, nil
+	})
 
 	huma.Register(a.humaAPI, op("createForward", http.MethodPost, "/forwards", "Forward a mailbox's mail to another address", "forwards"),
 		func(ctx context.Context, in *createForwardInput) (*forwardOutput, error) {
@@ -186,18 +177,15 @@ func (a *API) registerAddresses() {
 		})
 
 	// Sender addresses: admins hand them out; the owner may read them.
-	huma.Register(a.humaAPI, op("listSenderAddresses", http.MethodGet, "/sender-addresses", "List the extra sender addresses of a mailbox", "sender-addresses"),
-		func(ctx context.Context, in *mailboxQuery) (*struct{ Body List[directory.SenderAddress] }, error) {
-			mb, err := mailboxOf(ctx, in.Mailbox)
-			if err != nil {
-				return nil, err
-			}
-			ss, err := a.scope(ctx).ListSenders(ctx, mb)
-			if err != nil {
-				return nil, a.errorFor(ctx, err)
-			}
-			return &struct{ Body List[directory.SenderAddress] }{paginate(ss, in.Page)}, nil
-		})
+	o = op("listSenderAddresses", http.MethodGet, "/sender-addresses", "List extra sender addresses", "sender-addresses")
+	o.Description = "Without mailbox: a MasterAdmin's list holds every sender address, a DomainAdmin's those of its domains' mailboxes, a MailUser's its own."
+	huma.Register(a.humaAPI, o, func(ctx context.Context, in *linkListInput) (*struct{ Body List[directory.SenderAddress] }, error) {
+		page, err := a.scope(ctx).QuerySenders(ctx, in.query())
+		if err != nil {
+			return nil, a.errorFor(ctx, err)
+		}
+		return &struct{ Body List[directory.SenderAddress] }{List[directory.SenderAddress]{Items: nonNil(page.Senders), Total: page.Total}}, nil
+	})
 
 	huma.Register(a.humaAPI, op("createSenderAddress", http.MethodPost, "/sender-addresses", "Let a mailbox send as another address", "sender-addresses"),
 		func(ctx context.Context, in *createSenderInput) (*senderOutput, error) {

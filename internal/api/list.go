@@ -25,13 +25,17 @@ type List[T any] struct {
 	Total int `json:"total"`
 }
 
+// size is the number of items the page holds at most.
+func (p Page) size() int {
+	if p.Limit <= 0 {
+		return DefaultPageSize
+	}
+	return min(p.Limit, MaxPageSize)
+}
+
 // paginate cuts the page p out of items (already filtered and sorted).
 func paginate[T any](items []T, p Page) List[T] {
-	limit := p.Limit
-	if limit <= 0 {
-		limit = DefaultPageSize
-	}
-	limit = min(limit, MaxPageSize)
+	limit := p.size()
 	total := len(items)
 	start := min(p.Offset, total)
 	end := min(start+limit, total)

@@ -46,13 +46,9 @@ type mailboxOutput struct{ Body directory.Mailbox }
 func (a *API) registerMailboxes() {
 	o := op("listMailboxes", http.MethodGet, "/mailboxes", "List mailboxes of the caller's domains", "mailboxes")
 	huma.Register(a.humaAPI, o, func(ctx context.Context, in *listMailboxesInput) (*struct{ Body List[directory.Mailbox] }, error) {
-		limit := in.Limit
-		if limit <= 0 {
-			limit = DefaultPageSize
-		}
 		page, err := a.scope(ctx).ListMailboxes(ctx, directory.MailboxQuery{
 			Domain: in.Domain, Search: in.Q, Sort: store.AccountSort(in.Sort), Desc: in.Desc,
-			Limit: limit, Offset: in.Offset,
+			Limit: in.size(), Offset: in.Offset,
 		})
 		if err != nil {
 			return nil, a.errorFor(ctx, err)

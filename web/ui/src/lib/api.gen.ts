@@ -291,7 +291,10 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** List the forwards of a mailbox */
+        /**
+         * List forwards
+         * @description Without mailbox: a MasterAdmin's list holds every forward, a DomainAdmin's those of its domains' mailboxes, a MailUser's its own.
+         */
         get: operations["listForwards"];
         put?: never;
         /** Forward a mailbox's mail to another address */
@@ -499,7 +502,10 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** List the extra sender addresses of a mailbox */
+        /**
+         * List extra sender addresses
+         * @description Without mailbox: a MasterAdmin's list holds every sender address, a DomainAdmin's those of its domains' mailboxes, a MailUser's its own.
+         */
         get: operations["listSenderAddresses"];
         put?: never;
         /** Let a mailbox send as another address */
@@ -4085,12 +4091,18 @@ export interface operations {
     listForwards: {
         parameters: {
             query?: {
+                /** @description Order by mailbox, then target or address, descending */
+                desc?: boolean;
+                /** @description Only mailboxes of this domain */
+                domain?: string;
                 /** @description Items per page (0 = the default, 100) */
                 limit?: number;
-                /** @description The mailbox; default the caller's own (MailUsers) */
+                /** @description Only this mailbox's; without it, those of every mailbox the caller administers (a MailUser: its own) */
                 mailbox?: string;
                 /** @description Items to skip */
                 offset?: number;
+                /** @description Only rows whose mailbox, target (forwards) or address (sender addresses) contains this */
+                q?: string;
             };
             header?: never;
             path?: never;
@@ -5964,12 +5976,18 @@ export interface operations {
     listSenderAddresses: {
         parameters: {
             query?: {
+                /** @description Order by mailbox, then target or address, descending */
+                desc?: boolean;
+                /** @description Only mailboxes of this domain */
+                domain?: string;
                 /** @description Items per page (0 = the default, 100) */
                 limit?: number;
-                /** @description The mailbox; default the caller's own (MailUsers) */
+                /** @description Only this mailbox's; without it, those of every mailbox the caller administers (a MailUser: its own) */
                 mailbox?: string;
                 /** @description Items to skip */
                 offset?: number;
+                /** @description Only rows whose mailbox, target (forwards) or address (sender addresses) contains this */
+                q?: string;
             };
             header?: never;
             path?: never;
