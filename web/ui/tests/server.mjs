@@ -119,6 +119,9 @@ function run(bin, args, stdin = '') {
       Object.assign(err, { code, stdout, stderr });
       reject(err);
     });
+    // A command that does not read its input may exit before it is
+    // written (EPIPE); its exit status is what tells how it went.
+    child.stdin.on('error', () => {});
     child.stdin.end(stdin);
   });
 }
