@@ -141,41 +141,63 @@ describe('address pages', { skip: skipReason }, () => {
   });
 
   describe('sender addresses', () => {
-    it('a domain admin chooses a mailbox, gives it an address of its domain and takes it back', async () => {
+    it('a domain admin sees its domains’ sender addresses at once, gives a mailbox an address and takes it back', async () => {
       const da = accounts().domainAdmin;
       const page = await open(da, viewports.phone);
       await go(page, 'Sender addresses');
+      // bob@other.test's address (made before the tests) is not listed.
+      await page.getByTestId('sender-addresses-count').filter({ hasText: 'No sender addresses yet.' }).waitFor();
 
       await page.getByLabel('Mailbox', { exact: true }).fill('alice');
-      await page.getByRole('button', { name: 'Show sender addresses' }).click();
+      await page.getByLabel('May send as').fill('sales@example.test');
+      await page.getByRole('button', { name: 'Add sender address' }).click();
       await invalid(page, 'Mailbox', /Enter a mailbox address/);
       // The suggestions are the admin's mailboxes only.
       const suggestions = page.locator('#sender-mailbox-suggestions option');
       await suggestions.first().waitFor({ state: 'attached' });
       assert.deepEqual(await suggestions.evaluateAll((os) => os.map((o) => o.value)), ['alice@example.test']);
 
-      await page.getByLabel('Mailbox', { exact: true }).fill('alice@example.test');
-      await page.getByRole('button', { name: 'Show sender addresses' }).click();
-      await page.getByTestId('sender-addresses-count').filter({ hasText: 'No sender addresses yet.' }).waitFor();
-
       // Another admin's domain: refused by the server, shown above the form.
-      await page.getByLabel('Address', { exact: true }).fill('sales@other.test');
+      await page.getByLabel('Mailbox', { exact: true }).fill('alice@example.test');
+      await page.getByLabel('May send as').fill('sales@other.test');
       await page.getByRole('button', { name: 'Add sender address' }).click();
       await page.getByRole('alert').filter({ hasText: /other\.test/ }).waitFor();
 
-      await page.getByLabel('Address', { exact: true }).fill('Sales@Example.test');
+      await page.getByLabel('May send as').fill('Sales@Example.test');
       await page.getByRole('button', { name: 'Add sender address' }).click();
       await status(page, 'alice@example.test may now send as sales@example.test.');
       await page.getByTestId('sender-addresses-count').filter({ hasText: '1–1 of 1.' }).waitFor();
-      const got = await api(da).get('/sender-addresses?mailbox=alice@example.test');
-      assert.deepEqual(
-        got.json.items.map((s) => s.address),
-        ['sales@example.test'],
-      );
+      assert.deepEqual(await rowKeys(page, 'sender-address-list'), ['sales@example.test for alice@example.test']);
+      const got = await api(da).get('/sender-addresses');
+      assert.deepEqual(got.json.items, [{ mailbox: 'alice@example.test', address: 'sales@example.test' }]);
+
+      // Search and the domain filter of the whole list.
+      await page.getByLabel('Search').fill('nobody');
+      await page.getByTestId('sender-addresses-count').filter({ hasText: 'No sender addresses match the search.' }).waitFor();
+      await page.getByLabel('Search').fill('SALES');
+      await page.getByTestId('sender-addresses-count').filter({ hasText: '1–1 of 1.' }).waitFor();
+      const domainFilter = page.getByLabel('Domain', { exact: true });
+      assert.deepEqual(await domainFilter.locator('option').allTextContents(), ['All domains', 'example.test']);
+      const filtered = page.waitForResponse((r) => new URL(r.url()).searchParams.get('domain') === 'example.test');
+      await domainFilter.selectOption('example.test');
+      assert.equal((await filtered).status(), 200);
+      await page.getByTestId('sender-addresses-count').filter({ hasText: '1–1 of 1.' }).waitFor();
       await screenshots(page, 'domainadmin', 'sender-addresses');
 
-      await confirmDelete(page, 'sales@example.test');
+      await confirmDelete(page, 'sales@example.test for alice@example.test');
       assert.equal((await api(da).get('/sender-addresses?mailbox=alice@example.test')).json.total, 0);
+    });
+
+    it('the master admin sees every domain’s sender addresses and filters them by domain', async () => {
+      const page = await open(accounts().master);
+      await go(page, 'Sender addresses');
+      await page.getByTestId('sender-addresses-count').filter({ hasText: '1–1 of 1.' }).waitFor();
+      assert.deepEqual(await rowKeys(page, 'sender-address-list'), ['sales@other.test for bob@other.test']);
+      await page.getByLabel('Domain', { exact: true }).selectOption('example.test');
+      await page.getByTestId('sender-addresses-count').filter({ hasText: 'No sender addresses yet.' }).waitFor();
+      await page.getByLabel('Domain', { exact: true }).selectOption('other.test');
+      await page.getByTestId('sender-addresses-count').filter({ hasText: '1–1 of 1.' }).waitFor();
+      await screenshots(page, 'masteradmin', 'sender-addresses');
     });
   });
 
@@ -264,14 +286,13 @@ describe('address pages', { skip: skipReason }, () => {
   });
 
   describe('forwards', () => {
-    it('a domain admin adds a forward to a mailbox of its domain and removes it', async () => {
+    it('a domain admin sees its domains’ forwards at once, adds one to a mailbox and removes it', async () => {
       const da = accounts().domainAdmin;
       const page = await open(da);
       await go(page, 'Forwards');
-      await page.getByLabel('Mailbox', { exact: true }).fill('alice@example.test');
-      await page.getByRole('button', { name: 'Show forwards' }).click();
       await page.getByTestId('forwards-count').filter({ hasText: 'No forwards yet.' }).waitFor();
 
+      await page.getByLabel('Mailbox', { exact: true }).fill('alice@example.test');
       await page.getByLabel('Forward to').fill('alice@example.test');
       await page.getByRole('button', { name: 'Add forward' }).click();
       await invalid(page, 'Forward to', /cannot forward to itself/);
@@ -280,20 +301,22 @@ describe('address pages', { skip: skipReason }, () => {
       await page.getByLabel('Also keep a copy in the mailbox').uncheck();
       await page.getByRole('button', { name: 'Add forward' }).click();
       await status(page, 'Mail to alice@example.test is now forwarded to alice@elsewhere.example.');
-      const got = await api(da).get('/forwards?mailbox=alice@example.test');
+      const got = await api(da).get('/forwards');
       assert.deepEqual(got.json.items, [{ mailbox: 'alice@example.test', target: 'alice@elsewhere.example', keep_copy: false }]);
+      assert.deepEqual(await rowKeys(page, 'forward-list'), ['alice@example.test to alice@elsewhere.example']);
       await page.getByText('No copy is kept.').waitFor();
+      await page.getByLabel('Search').fill('elsewhere');
+      await page.getByTestId('forwards-count').filter({ hasText: '1–1 of 1.' }).waitFor();
       await screenshots(page, 'domainadmin', 'forwards');
 
-      // Another admin's mailbox: the list says it is not allowed.
+      // Another admin's mailbox: the server refuses, said above the form.
       await page.getByLabel('Mailbox', { exact: true }).fill('bob@other.test');
-      await page.getByRole('button', { name: 'Show forwards' }).click();
-      await page.getByRole('heading', { name: 'Forwards of bob@other.test' }).waitFor();
+      await page.getByLabel('Forward to').fill('bob@elsewhere.example');
+      await page.getByRole('button', { name: 'Add forward' }).click();
       await page.getByRole('alert').filter({ hasText: /bob@other\.test/ }).waitFor();
+      assert.equal((await api(accounts().master).get('/forwards?mailbox=bob@other.test')).json.total, 0);
 
-      await page.getByLabel('Mailbox', { exact: true }).fill('alice@example.test');
-      await page.getByRole('button', { name: 'Show forwards' }).click();
-      await confirmDelete(page, 'alice@elsewhere.example');
+      await confirmDelete(page, 'alice@example.test to alice@elsewhere.example');
       assert.equal((await api(da).get('/forwards?mailbox=alice@example.test')).json.total, 0);
     });
 
@@ -321,7 +344,7 @@ describe('address pages', { skip: skipReason }, () => {
   });
 
   describe('scoping', () => {
-    it('a domain admin sees none of another admin’s domain’s aliases, domain aliases, relay domains or mailboxes', async () => {
+    it('a domain admin sees none of another admin’s domain’s aliases, domain aliases, relay domains or sender addresses', async () => {
       const page = await open(accounts().domainAdmin);
       // The objects exist (made before the tests) ...
       const m = api(accounts().master);
@@ -334,9 +357,7 @@ describe('address pages', { skip: skipReason }, () => {
       await go(page, 'Relay domains');
       await page.getByTestId('relay-domains-count').filter({ hasText: 'No relay domains yet.' }).waitFor();
       await go(page, 'Sender addresses');
-      await page.getByLabel('Mailbox', { exact: true }).fill('bob@other.test');
-      await page.getByRole('button', { name: 'Show sender addresses' }).click();
-      await page.getByRole('alert').filter({ hasText: /bob@other\.test/ }).waitFor();
+      await page.getByTestId('sender-addresses-count').filter({ hasText: 'No sender addresses yet.' }).waitFor();
       assert.deepEqual(await rowKeys(page, 'sender-address-list'), []);
     });
   });
