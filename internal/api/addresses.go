@@ -7,18 +7,7 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"mailport/internal/directory"
-	"mailport/internal/store"
 )
-
-// Alias is an address that delivers to other addresses.
-type Alias struct {
-	Address string   `json:"address" example:"info@example.test"`
-	Targets []string `json:"targets"`
-}
-
-func aliasOut(al store.Alias) Alias {
-	return Alias{Address: al.Address, Targets: nonNil(al.Targets)}
-}
 
 type listAliasesInput struct {
 	Page
@@ -41,7 +30,7 @@ type updateAliasInput struct {
 	}
 }
 
-type aliasOutput struct{ Body Alias }
+type aliasOutput struct{ Body directory.Alias }
 
 // linkListInput selects forwards or sender addresses.
 type linkListInput struct {
@@ -87,17 +76,17 @@ type senderOutput struct{ Body directory.SenderAddress }
 
 func (a *API) registerAddresses() {
 	huma.Register(a.humaAPI, op("listAliases", http.MethodGet, "/aliases", "List aliases of the caller's domains", "aliases"),
-		func(ctx context.Context, in *listAliasesInput) (*struct{ Body List[Alias] }, error) {
+		func(ctx context.Context, in *listAliasesInput) (*struct{ Body List[directory.Alias] }, error) {
 			as, err := a.scope(ctx).ListAliases(ctx, in.Domain)
 			if err != nil {
 				return nil, a.errorFor(ctx, err)
 			}
-			out := make([]Alias, len(as))
+			out := make([]directory.Alias, len(as))
 			for i, al := range as {
-				out[i] = aliasOut(al)
+				out[i] = directory.AliasView(al)
 			}
-			out = filterSort(out, in.Q, in.Desc, func(a Alias) string { return a.Address })
-			return &struct{ Body List[Alias] }{paginate(out, in.Page)}, nil
+			out = filterSort(out, in.Q, in.Desc, func(a directory.Alias) string { return a.Address })
+			return &struct{ Body List[directory.Alias] }{paginate(out, in.Page)}, nil
 		})
 
 	huma.Register(a.humaAPI, op("createAlias", http.MethodPost, "/aliases", "Create an alias", "aliases"),
@@ -106,7 +95,7 @@ func (a *API) registerAddresses() {
 			if err != nil {
 				return nil, a.errorFor(ctx, err)
 			}
-			return &aliasOutput{aliasOut(al)}, nil
+			return &aliasOutput{directory.AliasView(al)}, nil
 		})
 
 	huma.Register(a.humaAPI, op("getAlias", http.MethodGet, "/aliases/{address}", "Get an alias", "aliases"),
@@ -115,7 +104,7 @@ func (a *API) registerAddresses() {
 			if err != nil {
 				return nil, a.errorFor(ctx, err)
 			}
-			return &aliasOutput{aliasOut(al)}, nil
+			return &aliasOutput{directory.AliasView(al)}, nil
 		})
 
 	o := op("updateAlias", http.MethodPatch, "/aliases/{address}", "Replace an alias's targets", "aliases")
@@ -125,7 +114,7 @@ func (a *API) registerAddresses() {
 		if err != nil {
 			return nil, a.errorFor(ctx, err)
 		}
-		return &aliasOutput{aliasOut(al)}, nil
+		return &aliasOutput{directory.AliasView(al)}, nil
 	})
 
 	huma.Register(a.humaAPI, op("deleteAlias", http.MethodDelete, "/aliases/{address}", "Remove an alias", "aliases"),

@@ -3,37 +3,12 @@ package api
 import (
 	"context"
 	"net/http"
-	"time"
 
 	"github.com/danielgtaylor/huma/v2"
 
 	"mailport/internal/directory"
 	"mailport/internal/dnsrecords"
-	"mailport/internal/store"
 )
-
-// Domain is a hosted domain.
-type Domain struct {
-	Name      string    `json:"name" example:"example.test"`
-	CreatedAt time.Time `json:"created_at"`
-	// SDR is split domain routing: mail for addresses of the domain that
-	// match no mailbox or alias goes to this host instead of bouncing.
-	SDR *SDR `json:"sdr,omitempty"`
-}
-
-// SDR is a split domain routing destination.
-type SDR struct {
-	Host string `json:"host" minLength:"1" maxLength:"255" example:"legacy.example.test"`
-	Port int    `json:"port" minimum:"1" maximum:"65535" example:"25"`
-}
-
-func domainOut(d store.Domain) Domain {
-	v := Domain{Name: d.Name, CreatedAt: d.CreatedAt}
-	if d.SDRHost != "" {
-		v.SDR = &SDR{Host: d.SDRHost, Port: d.SDRPort}
-	}
-	return v
-}
 
 type domainPath struct {
 	Name string `path:"name" maxLength:"253" doc:"Domain name"`
@@ -51,7 +26,7 @@ type createDomainInput struct {
 	}
 }
 
-type domainOutput struct{ Body Domain }
+type domainOutput struct{ Body directory.Domain }
 
 type noContent struct{}
 
@@ -107,22 +82,22 @@ type dnsOutput struct {
 
 type sdrInput struct {
 	Name string `path:"name" maxLength:"253" doc:"Domain name"`
-	Body SDR
+	Body directory.SDR
 }
 
 func (a *API) registerDomains() {
 	huma.Register(a.humaAPI, op("listDomains", http.MethodGet, "/domains", "List the domains the caller administers", "domains"),
-		func(ctx context.Context, in *listDomainsInput) (*struct{ Body List[Domain] }, error) {
+		func(ctx context.Context, in *listDomainsInput) (*struct{ Body List[directory.Domain] }, error) {
 			ds, err := a.scope(ctx).ListDomains(ctx)
 			if err != nil {
 				return nil, a.errorFor(ctx, err)
 			}
-			out := make([]Domain, len(ds))
+			out := make([]directory.Domain, len(ds))
 			for i, d := range ds {
-				out[i] = domainOut(d)
+				out[i] = directory.DomainView(d)
 			}
-			out = filterSort(out, in.Q, in.Desc, func(d Domain) string { return d.Name })
-			return &struct{ Body List[Domain] }{paginate(out, in.Page)}, nil
+			out = filterSort(out, in.Q, in.Desc, func(d directory.Domain) string { return d.Name })
+			return &struct{ Body List[directory.Domain] }{paginate(out, in.Page)}, nil
 		})
 
 	o := op("createDomain", http.MethodPost, "/domains", "Add a hosted domain", "domains")
@@ -135,7 +110,7 @@ func (a *API) registerDomains() {
 		if err != nil {
 			return nil, a.errorFor(ctx, err)
 		}
-		return &domainOutput{domainOut(d)}, nil
+		return &domainOutput{directory.DomainView(d)}, nil
 	})
 
 	huma.Register(a.humaAPI, op("getDomain", http.MethodGet, "/domains/{name}", "Get a domain", "domains"),
@@ -144,7 +119,7 @@ func (a *API) registerDomains() {
 			if err != nil {
 				return nil, a.errorFor(ctx, err)
 			}
-			return &domainOutput{domainOut(d)}, nil
+			return &domainOutput{directory.DomainView(d)}, nil
 		})
 
 	o = op("deleteDomain", http.MethodDelete, "/domains/{name}", "Remove a domain with all its mailboxes, mail and aliases", "domains")
@@ -165,7 +140,7 @@ func (a *API) registerDomains() {
 		if err != nil {
 			return nil, a.errorFor(ctx, err)
 		}
-		return &domainOutput{domainOut(d)}, nil
+		return &domainOutput{directory.DomainView(d)}, nil
 	})
 
 	huma.Register(a.humaAPI, op("deleteDomainSDR", http.MethodDelete, "/domains/{name}/sdr", "Turn off split domain routing", "domains"),

@@ -107,10 +107,10 @@ func buildTemplate() (template, error) {
 		must(cli.SetSDR(ctx, s.Domain, "legacy.example.net", 25))
 	}
 	_, err = cli.CreateAdmin(ctx, directory.NewAdmin{Login: "da", Password: testPassword, Role: store.RoleDomainAdmin, Domains: []string{"a.test"},
-		Limits: store.AdminLimits{MaxDomains: 5}})
+		Limits: directory.Limits{MaxDomains: 5}})
 	must(err)
 	_, err = cli.CreateAdmin(ctx, directory.NewAdmin{Login: "db", Password: testPassword, Role: store.RoleDomainAdmin, Domains: []string{"b.test"},
-		Limits: store.AdminLimits{MaxDomains: 5}})
+		Limits: directory.Limits{MaxDomains: 5}})
 	must(err)
 	if tmplErr != nil {
 		return template{}, tmplErr

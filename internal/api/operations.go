@@ -345,8 +345,7 @@ func (a *API) auditQueue(ctx context.Context, action string, e *queue.Entry) {
 			}
 		}
 	}
-	view := map[string]any{"id": e.ID, "from": e.From, "recipients": recipientsOf(e)}
-	a.audit(ctx, action, "queue_entry", e.ID, domain, view, nil)
+	a.audit(ctx, action, "queue_entry", e.ID, domain, queueOut(e), nil)
 }
 
 // audit records a change the API makes itself: the queue and the server

@@ -8,26 +8,7 @@ import (
 
 	"mailport/internal/access"
 	"mailport/internal/directory"
-	"mailport/internal/store"
 )
-
-// DomainAlias makes every address at Alias the same address at Domain.
-type DomainAlias struct {
-	Alias  string `json:"alias" example:"example.org"`
-	Domain string `json:"domain" example:"example.test"`
-}
-
-// RelayDomain is a domain mailport accepts mail for and relays to Host.
-type RelayDomain struct {
-	Name       string   `json:"name" example:"branch.example.test"`
-	Host       string   `json:"host"`
-	Port       int      `json:"port"`
-	Recipients []string `json:"recipients" doc:"When not empty, the only addresses accepted"`
-}
-
-func relayOut(rd store.RelayDomain) RelayDomain {
-	return RelayDomain{Name: rd.Name, Host: rd.Host, Port: rd.Port, Recipients: nonNil(rd.Recipients)}
-}
 
 type listNamesInput struct {
 	Page
@@ -40,10 +21,10 @@ type domainAliasPath struct {
 }
 
 type createDomainAliasInput struct {
-	Body DomainAlias
+	Body directory.DomainAlias
 }
 
-type domainAliasOutput struct{ Body DomainAlias }
+type domainAliasOutput struct{ Body directory.DomainAlias }
 
 type createRelayInput struct {
 	Body struct {
@@ -63,21 +44,21 @@ type updateRelayInput struct {
 	}
 }
 
-type relayOutput struct{ Body RelayDomain }
+type relayOutput struct{ Body directory.RelayDomain }
 
 func (a *API) registerRouting() {
 	huma.Register(a.humaAPI, op("listDomainAliases", http.MethodGet, "/domain-aliases", "List domain aliases of the caller's domains", "domain-aliases"),
-		func(ctx context.Context, in *listNamesInput) (*struct{ Body List[DomainAlias] }, error) {
+		func(ctx context.Context, in *listNamesInput) (*struct{ Body List[directory.DomainAlias] }, error) {
 			das, err := a.scope(ctx).ListDomainAliases(ctx)
 			if err != nil {
 				return nil, a.errorFor(ctx, err)
 			}
-			out := make([]DomainAlias, len(das))
+			out := make([]directory.DomainAlias, len(das))
 			for i, d := range das {
-				out[i] = DomainAlias{Alias: d.Alias, Domain: d.Domain}
+				out[i] = directory.DomainAliasView(d)
 			}
-			out = filterSort(out, in.Q, in.Desc, func(d DomainAlias) string { return d.Alias })
-			return &struct{ Body List[DomainAlias] }{paginate(out, in.Page)}, nil
+			out = filterSort(out, in.Q, in.Desc, func(d directory.DomainAlias) string { return d.Alias })
+			return &struct{ Body List[directory.DomainAlias] }{paginate(out, in.Page)}, nil
 		})
 
 	huma.Register(a.humaAPI, op("createDomainAlias", http.MethodPost, "/domain-aliases", "Add a domain alias", "domain-aliases"),
@@ -111,17 +92,17 @@ func (a *API) registerRouting() {
 		})
 
 	huma.Register(a.humaAPI, op("listRelayDomains", http.MethodGet, "/relay-domains", "List relay domains the caller manages", "relay-domains"),
-		func(ctx context.Context, in *listNamesInput) (*struct{ Body List[RelayDomain] }, error) {
+		func(ctx context.Context, in *listNamesInput) (*struct{ Body List[directory.RelayDomain] }, error) {
 			rds, err := a.scope(ctx).ListRelayDomains(ctx)
 			if err != nil {
 				return nil, a.errorFor(ctx, err)
 			}
-			out := make([]RelayDomain, len(rds))
+			out := make([]directory.RelayDomain, len(rds))
 			for i, rd := range rds {
-				out[i] = relayOut(rd)
+				out[i] = directory.RelayDomainView(rd)
 			}
-			out = filterSort(out, in.Q, in.Desc, func(r RelayDomain) string { return r.Name })
-			return &struct{ Body List[RelayDomain] }{paginate(out, in.Page)}, nil
+			out = filterSort(out, in.Q, in.Desc, func(r directory.RelayDomain) string { return r.Name })
+			return &struct{ Body List[directory.RelayDomain] }{paginate(out, in.Page)}, nil
 		})
 
 	o := op("createRelayDomain", http.MethodPost, "/relay-domains", "Add a relay domain", "relay-domains")
@@ -135,7 +116,7 @@ func (a *API) registerRouting() {
 		if err != nil {
 			return nil, a.errorFor(ctx, err)
 		}
-		return &relayOutput{relayOut(rd)}, nil
+		return &relayOutput{directory.RelayDomainView(rd)}, nil
 	})
 
 	huma.Register(a.humaAPI, op("getRelayDomain", http.MethodGet, "/relay-domains/{name}", "Get a relay domain", "relay-domains"),
@@ -144,7 +125,7 @@ func (a *API) registerRouting() {
 			if err != nil {
 				return nil, a.errorFor(ctx, err)
 			}
-			return &relayOutput{relayOut(rd)}, nil
+			return &relayOutput{directory.RelayDomainView(rd)}, nil
 		})
 
 	o = op("updateRelayDomain", http.MethodPatch, "/relay-domains/{name}", "Change a relay domain's destination or recipients", "relay-domains")
@@ -156,7 +137,7 @@ func (a *API) registerRouting() {
 		if err != nil {
 			return nil, a.errorFor(ctx, err)
 		}
-		return &relayOutput{relayOut(rd)}, nil
+		return &relayOutput{directory.RelayDomainView(rd)}, nil
 	})
 
 	huma.Register(a.humaAPI, op("deleteRelayDomain", http.MethodDelete, "/relay-domains/{name}", "Remove a relay domain", "relay-domains"),
@@ -172,22 +153,22 @@ func (a *API) registerRouting() {
 // An alias of another admin's domain is 403, as RemoveDomainAlias answers
 // for it: the alias's name does not tell its domain, so the service has to
 // look it up before it can decide.
-func (a *API) findDomainAlias(ctx context.Context, alias string) (DomainAlias, error) {
+func (a *API) findDomainAlias(ctx context.Context, alias string) (directory.DomainAlias, error) {
 	al, err := directory.NormalizeDomain(alias)
 	if err != nil {
-		return DomainAlias{}, a.errorFor(ctx, err)
+		return directory.DomainAlias{}, a.errorFor(ctx, err)
 	}
 	das, err := a.scope(ctx).ListDomainAliases(ctx)
 	if err != nil {
-		return DomainAlias{}, a.errorFor(ctx, err)
+		return directory.DomainAlias{}, a.errorFor(ctx, err)
 	}
 	for _, d := range das {
 		if d.Alias == al {
-			return DomainAlias{Alias: d.Alias, Domain: d.Domain}, nil
+			return directory.DomainAliasView(d), nil
 		}
 	}
 	if _, err := a.dir.Store().GetDomainAlias(ctx, al); err == nil {
-		return DomainAlias{}, a.errorFor(ctx, access.Deny(callerOf(ctx).p, "read domain alias "+al))
+		return directory.DomainAlias{}, a.errorFor(ctx, access.Deny(callerOf(ctx).p, "read domain alias "+al))
 	}
-	return DomainAlias{}, newError(http.StatusNotFound, "", "domain alias "+al+": not found")
+	return directory.DomainAlias{}, newError(http.StatusNotFound, "", "domain alias "+al+": not found")
 }

@@ -3,6 +3,8 @@ package api
 import (
 	"slices"
 	"testing"
+
+	"mailport/internal/directory"
 )
 
 func TestUpdateAlias(t *testing.T) {
@@ -11,12 +13,12 @@ func TestUpdateAlias(t *testing.T) {
 	if r.status != 200 {
 		t.Fatalf("PATCH: %d %s", r.status, r.body)
 	}
-	var al Alias
+	var al directory.Alias
 	r.json(t, &al)
 	if al.Address != "al@a.test" || !slices.Equal(al.Targets, []string{"u2@a.test", "ext@remote.test"}) {
 		t.Errorf("answer %+v", al)
 	}
-	var got Alias
+	var got directory.Alias
 	e.do(req{method: "GET", path: "/api/v1/aliases/al@a.test", auth: "da"}).json(t, &got)
 	if !slices.Equal(got.Targets, al.Targets) {
 		t.Errorf("GET after PATCH: %+v", got)
@@ -44,10 +46,10 @@ func TestUpdateAlias(t *testing.T) {
 
 func TestUpdateRelayDomain(t *testing.T) {
 	e := newEnv(t)
-	patch := func(body any) (RelayDomain, resp) {
+	patch := func(body any) (directory.RelayDomain, resp) {
 		t.Helper()
 		r := e.do(req{method: "PATCH", path: "/api/v1/relay-domains/r.a.test", auth: "da", body: body})
-		var rd RelayDomain
+		var rd directory.RelayDomain
 		if r.status == 200 {
 			r.json(t, &rd)
 		}
@@ -83,7 +85,7 @@ func TestUpdateRelayDomain(t *testing.T) {
 	if r.status != 404 {
 		t.Errorf("no such relay domain: %d %s", r.status, r.body)
 	}
-	var got RelayDomain
+	var got directory.RelayDomain
 	e.do(req{method: "GET", path: "/api/v1/relay-domains/r.a.test", auth: "da"}).json(t, &got)
 	if got.Host != "192.0.2.44" || got.Port != 2526 || len(got.Recipients) != 0 {
 		t.Errorf("after refused PATCHes: %+v", got)

@@ -43,7 +43,7 @@ type NewAdmin struct {
 	Password string
 	Role     store.Role // RoleDomainAdmin or RoleMasterAdmin
 	Domains  []string   // DomainAdmins only
-	Limits   store.AdminLimits
+	Limits   Limits
 }
 
 // AdminUpdate changes the fields that are not nil.
@@ -51,10 +51,10 @@ type AdminUpdate struct {
 	Password *string
 	Enabled  *bool
 	Domains  *[]string // replaces the DomainAdmin's domains
-	Limits   *store.AdminLimits
+	Limits   *Limits
 }
 
-func checkLimits(l store.AdminLimits) error {
+func checkLimits(l Limits) error {
 	if l.MaxDomains < 0 || l.MaxMailboxes < 0 || l.MaxAliases < 0 || l.MaxDomainAliases < 0 || l.MaxStorageBytes < 0 {
 		return inputErr("limits", fmt.Errorf("%w: limits must not be negative", ErrInvalidValue))
 	}
@@ -93,19 +93,19 @@ func (sc *Scope) adminView(ctx context.Context, a store.Account) (Admin, error) 
 	if a.Role != store.RoleDomainAdmin {
 		return v, nil
 	}
-	var err error
-	if v.Domains, err = sc.s.st.AdminDomains(ctx, a.ID); err != nil {
+	ds, err := sc.s.st.AdminDomains(ctx, a.ID)
+	if err != nil {
 		return Admin{}, err
 	}
-	if v.Domains == nil {
-		v.Domains = []string{}
-	}
-	if v.Limits, err = sc.s.st.AdminLimits(ctx, a.ID); err != nil {
+	l, err := sc.s.st.AdminLimits(ctx, a.ID)
+	if err != nil {
 		return Admin{}, err
 	}
-	if v.Usage, err = sc.s.st.AdminUsage(ctx, a.ID); err != nil {
+	u, err := sc.s.st.AdminUsage(ctx, a.ID)
+	if err != nil {
 		return Admin{}, err
 	}
+	v.Domains, v.Limits, v.Usage = nonNil(ds), limitsView(l), usageView(u)
 	return v, nil
 }
 
@@ -122,7 +122,7 @@ func (sc *Scope) CreateAdmin(ctx context.Context, n NewAdmin) (Admin, error) {
 	if n.Role != store.RoleDomainAdmin && n.Role != store.RoleMasterAdmin {
 		return Admin{}, inputErr("role", fmt.Errorf("admin %s: %w: role must be %s or %s", login, ErrInvalidValue, store.RoleDomainAdmin, store.RoleMasterAdmin))
 	}
-	if n.Role == store.RoleMasterAdmin && (len(n.Domains) > 0 || n.Limits != (store.AdminLimits{})) {
+	if n.Role == store.RoleMasterAdmin && (len(n.Domains) > 0 || n.Limits != (Limits{})) {
 		return Admin{}, inputErr("role", fmt.Errorf("admin %s: %w: a MasterAdmin has neither domains nor limits", login, ErrInvalidValue))
 	}
 	if err := checkLimits(n.Limits); err != nil {
@@ -146,10 +146,9 @@ func (sc *Scope) CreateAdmin(ctx context.Context, n NewAdmin) (Admin, error) {
 		return Admin{}, fmt.Errorf("create admin %s: %w", login, err)
 	}
 	if n.Role == store.RoleDomainAdmin {
-		n.Limits.AccountID = a.ID
 		err := sc.s.st.SetAdminDomains(ctx, a.ID, domains)
 		if err == nil {
-			err = sc.s.st.SetAdminLimits(ctx, n.Limits)
+			err = sc.s.st.SetAdminLimits(ctx, n.Limits.stored(a.ID))
 		}
 		if err != nil {
 			// Leave no half-made admin behind.
@@ -255,9 +254,7 @@ func (sc *Scope) UpdateAdmin(ctx context.Context, login string, up AdminUpdate) 
 		}
 	}
 	if up.Limits != nil {
-		l := *up.Limits
-		l.AccountID = a.ID
-		if err := sc.s.st.SetAdminLimits(ctx, l); err != nil {
+		if err := sc.s.st.SetAdminLimits(ctx, up.Limits.stored(a.ID)); err != nil {
 			return Admin{}, fmt.Errorf("limits of admin %s: %w", a.Address, err)
 		}
 	}

@@ -25,13 +25,13 @@ func TestDomainSquatting(t *testing.T) {
 	must(t, err)
 
 	// max_domains 0: bob may not add domains at all.
-	_, err = master.UpdateAdmin(ctx, "bob", directory.AdminUpdate{Limits: &store.AdminLimits{}})
+	_, err = master.UpdateAdmin(ctx, "bob", directory.AdminUpdate{Limits: &directory.Limits{}})
 	must(t, err)
 	_, err = f.as(t, "bob").AddDomain(ctx, "new.example")
 	if !errors.Is(err, access.ErrForbidden) || !strings.Contains(err.Error(), "max_domains") {
 		t.Fatalf("AddDomain with max_domains 0: %v", err)
 	}
-	_, err = master.UpdateAdmin(ctx, "bob", directory.AdminUpdate{Limits: &store.AdminLimits{MaxDomains: 10}})
+	_, err = master.UpdateAdmin(ctx, "bob", directory.AdminUpdate{Limits: &directory.Limits{MaxDomains: 10}})
 	must(t, err)
 
 	bob := f.as(t, "bob")
@@ -102,7 +102,7 @@ func TestDomainSquatting(t *testing.T) {
 	if !errors.Is(err, directory.ErrImportRejected) || len(rep.Errors) != 1 || rep.Errors[0].Line != 2 || !strings.Contains(rep.Errors[0].Message, "permission denied") {
 		t.Errorf("carl imports corp.example: %v %+v", err, rep.Errors)
 	}
-	_, err = master.UpdateAdmin(ctx, "carl", directory.AdminUpdate{Limits: &store.AdminLimits{}})
+	_, err = master.UpdateAdmin(ctx, "carl", directory.AdminUpdate{Limits: &directory.Limits{}})
 	must(t, err)
 	rep, err = f.as(t, "carl").Import(ctx, directory.FormatCSV, strings.NewReader("kind,name\ndomain,carls.example\n"), directory.ImportOptions{})
 	if !errors.Is(err, directory.ErrImportRejected) || len(rep.Errors) != 1 || !strings.Contains(rep.Errors[0].Message, "max_domains") {

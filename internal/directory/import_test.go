@@ -71,7 +71,7 @@ func (l *lifecycle) build(t *testing.T) {
 	mustDo(t, "AddDomain", err)
 	_, err = master.CreateAdmin(ctx, directory.NewAdmin{
 		Login: "bob", Password: scopePW, Role: store.RoleDomainAdmin, Domains: []string{"acme.example"},
-		Limits: store.AdminLimits{MaxDomains: 2, MaxMailboxes: 3, MaxAliases: 4, MaxDomainAliases: 1, MaxStorageBytes: 3 * quotaMiB},
+		Limits: directory.Limits{MaxDomains: 2, MaxMailboxes: 3, MaxAliases: 4, MaxDomainAliases: 1, MaxStorageBytes: 3 * quotaMiB},
 	})
 	mustDo(t, "CreateAdmin bob", err)
 
@@ -419,7 +419,7 @@ func TestImportPermissionsAndLimits(t *testing.T) {
 	ctx := t.Context()
 	f := newScopeFixture(t)
 	master := f.as(t, "admin")
-	_, err := master.UpdateAdmin(ctx, "bob", directory.AdminUpdate{Limits: &store.AdminLimits{MaxDomains: 2, MaxMailboxes: 3, MaxAliases: 4}})
+	_, err := master.UpdateAdmin(ctx, "bob", directory.AdminUpdate{Limits: &directory.Limits{MaxDomains: 2, MaxMailboxes: 3, MaxAliases: 4}})
 	mustDo(t, "UpdateAdmin", err)
 	bob := f.as(t, "bob") // a.example: 2 mailboxes, 1 alias, 2 sender addresses; 1 domain
 	file := "kind,name,target,host,password\n" +

@@ -166,7 +166,7 @@ func (sc *Scope) AddDomain(ctx context.Context, name string) (store.Domain, erro
 	if err != nil {
 		return store.Domain{}, err
 	}
-	sc.audit(ctx, "domain.create", "domain", d.Name, d.Name, nil, domainView{Name: d.Name})
+	sc.audit(ctx, "domain.create", "domain", d.Name, d.Name, nil, DomainView(d))
 	return d, nil
 }
 
@@ -186,7 +186,7 @@ func (sc *Scope) RemoveDomain(ctx context.Context, name string) error {
 	if err := sc.s.RemoveDomain(ctx, d); err != nil {
 		return err
 	}
-	sc.audit(ctx, "domain.delete", "domain", d, d, domainView{Name: d, SDRHost: before.SDRHost, SDRPort: before.SDRPort}, nil)
+	sc.audit(ctx, "domain.delete", "domain", d, d, DomainView(before), nil)
 	return nil
 }
 
@@ -244,9 +244,7 @@ func (sc *Scope) changeSDR(ctx context.Context, domain string, change func(d str
 	if err != nil {
 		return err
 	}
-	sc.audit(ctx, "domain.sdr", "domain", d, d,
-		domainView{Name: d, SDRHost: before.SDRHost, SDRPort: before.SDRPort},
-		domainView{Name: d, SDRHost: after.SDRHost, SDRPort: after.SDRPort})
+	sc.audit(ctx, "domain.sdr", "domain", d, d, DomainView(before), DomainView(after))
 	return nil
 }
 
@@ -370,7 +368,7 @@ func (sc *Scope) AddDomainAlias(ctx context.Context, alias, domain string) error
 	if err != nil {
 		return err
 	}
-	sc.audit(ctx, "domain_alias.create", "domain_alias", a, d, nil, store.DomainAlias{Alias: a, Domain: d})
+	sc.audit(ctx, "domain_alias.create", "domain_alias", a, d, nil, DomainAlias{Alias: a, Domain: d})
 	return nil
 }
 
@@ -394,7 +392,7 @@ func (sc *Scope) RemoveDomainAlias(ctx context.Context, alias string) error {
 	if err := sc.s.RemoveDomainAlias(ctx, a); err != nil {
 		return err
 	}
-	sc.audit(ctx, "domain_alias.delete", "domain_alias", a, da.Domain, da, nil)
+	sc.audit(ctx, "domain_alias.delete", "domain_alias", a, da.Domain, DomainAliasView(da), nil)
 	return nil
 }
 
@@ -427,7 +425,7 @@ func (sc *Scope) AddRelayDomain(ctx context.Context, name, host string, port int
 	if err != nil {
 		return store.RelayDomain{}, err
 	}
-	sc.audit(ctx, "relay_domain.create", "relay_domain", d, d, nil, rd)
+	sc.audit(ctx, "relay_domain.create", "relay_domain", d, d, nil, RelayDomainView(rd))
 	return rd, nil
 }
 
@@ -476,7 +474,7 @@ func (sc *Scope) UpdateRelayDomain(ctx context.Context, name string, up RelayUpd
 	if err != nil {
 		return store.RelayDomain{}, err
 	}
-	sc.audit(ctx, "relay_domain.update", "relay_domain", after.Name, after.Name, before, after)
+	sc.audit(ctx, "relay_domain.update", "relay_domain", after.Name, after.Name, RelayDomainView(before), RelayDomainView(after))
 	return after, nil
 }
 
@@ -489,7 +487,7 @@ func (sc *Scope) RemoveRelayDomain(ctx context.Context, name string) error {
 	if err := sc.s.RemoveRelayDomain(ctx, before.Name); err != nil {
 		return err
 	}
-	sc.audit(ctx, "relay_domain.delete", "relay_domain", before.Name, before.Name, before, nil)
+	sc.audit(ctx, "relay_domain.delete", "relay_domain", before.Name, before.Name, RelayDomainView(before), nil)
 	return nil
 }
 
@@ -770,7 +768,7 @@ func (sc *Scope) AddAlias(ctx context.Context, address string, targets []string)
 	if err != nil {
 		return store.Alias{}, err
 	}
-	sc.audit(ctx, "alias.create", "alias", addr, domainPart(addr), nil, al)
+	sc.audit(ctx, "alias.create", "alias", addr, domainPart(addr), nil, AliasView(al))
 	return al, nil
 }
 
@@ -800,7 +798,7 @@ func (sc *Scope) SetAliasTargets(ctx context.Context, address string, targets []
 	if err != nil {
 		return store.Alias{}, err
 	}
-	sc.audit(ctx, "alias.update", "alias", after.Address, domainPart(after.Address), before, after)
+	sc.audit(ctx, "alias.update", "alias", after.Address, domainPart(after.Address), AliasView(before), AliasView(after))
 	return after, nil
 }
 
@@ -813,7 +811,7 @@ func (sc *Scope) RemoveAlias(ctx context.Context, address string) error {
 	if err := sc.s.RemoveAlias(ctx, before.Address); err != nil {
 		return err
 	}
-	sc.audit(ctx, "alias.delete", "alias", before.Address, domainPart(before.Address), before, nil)
+	sc.audit(ctx, "alias.delete", "alias", before.Address, domainPart(before.Address), AliasView(before), nil)
 	return nil
 }
 

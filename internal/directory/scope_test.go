@@ -84,12 +84,12 @@ func buildTemplate() (string, error) {
 	steps = append(steps,
 		func() error {
 			_, err := cli.CreateAdmin(ctx, directory.NewAdmin{Login: "bob", Password: scopePW, Role: store.RoleDomainAdmin, Domains: []string{"a.example"},
-				Limits: store.AdminLimits{MaxDomains: 5}})
+				Limits: directory.Limits{MaxDomains: 5}})
 			return err
 		},
 		func() error {
 			_, err := cli.CreateAdmin(ctx, directory.NewAdmin{Login: "carl", Password: scopePW, Role: store.RoleDomainAdmin, Domains: []string{"b.example"},
-				Limits: store.AdminLimits{MaxDomains: 5}})
+				Limits: directory.Limits{MaxDomains: 5}})
 			return err
 		})
 	for _, mb := range []string{"amy@a.example", "zed@a.example", "other@b.example"} {
@@ -388,7 +388,7 @@ func TestPermissionMatrix(t *testing.T) {
 			return err
 		}},
 		{"admin.update", true, "ADDDD", func(ctx context.Context, sc *directory.Scope, tg target) error {
-			_, err := sc.UpdateAdmin(ctx, "carl", directory.AdminUpdate{Limits: &store.AdminLimits{MaxMailboxes: 99}})
+			_, err := sc.UpdateAdmin(ctx, "carl", directory.AdminUpdate{Limits: &directory.Limits{MaxMailboxes: 99}})
 			return err
 		}},
 		{"admin.delete", true, "ADDDD", func(ctx context.Context, sc *directory.Scope, tg target) error {
@@ -546,7 +546,7 @@ func TestDomainAdminLimits(t *testing.T) {
 	cli := f.dir.As(access.CLI())
 	// bob has a.example with 2 mailboxes (2 MiB of quota), 1 alias, 2
 	// sender addresses, 1 domain alias.
-	_, err := cli.UpdateAdmin(ctx, "bob", directory.AdminUpdate{Limits: &store.AdminLimits{
+	_, err := cli.UpdateAdmin(ctx, "bob", directory.AdminUpdate{Limits: &directory.Limits{
 		MaxDomains: 2, MaxMailboxes: 3, MaxAliases: 4, MaxDomainAliases: 2, MaxStorageBytes: 4 << 20,
 	}})
 	must(t, err)
@@ -738,7 +738,7 @@ func TestAdmins(t *testing.T) {
 		{Login: "dora", Password: "short", Role: store.RoleDomainAdmin},
 		{Login: "dora", Password: scopePW, Role: store.RoleDomainAdmin, Domains: []string{"missing.example"}},
 		{Login: "dora", Password: scopePW, Role: store.RoleMasterAdmin, Domains: []string{"a.example"}},
-		{Login: "dora", Password: scopePW, Role: store.RoleDomainAdmin, Limits: store.AdminLimits{MaxMailboxes: -1}},
+		{Login: "dora", Password: scopePW, Role: store.RoleDomainAdmin, Limits: directory.Limits{MaxMailboxes: -1}},
 		{Login: "bob", Password: scopePW, Role: store.RoleDomainAdmin},
 	}
 	for _, n := range bad {
@@ -750,7 +750,7 @@ func TestAdmins(t *testing.T) {
 		t.Errorf("a failed CreateAdmin left an account: %v", err)
 	}
 	dora, err := master.CreateAdmin(ctx, directory.NewAdmin{Login: "Dora", Password: scopePW, Role: store.RoleDomainAdmin,
-		Domains: []string{"b.example", "A.example"}, Limits: store.AdminLimits{MaxMailboxes: 7}})
+		Domains: []string{"b.example", "A.example"}, Limits: directory.Limits{MaxMailboxes: 7}})
 	must(t, err)
 	if dora.Login != "dora" || !slices.Equal(dora.Domains, []string{"a.example", "b.example"}) || dora.Limits.MaxMailboxes != 7 || dora.Usage.Mailboxes != 3 {
 		t.Errorf("created %+v", dora)
@@ -775,7 +775,7 @@ func TestAdmins(t *testing.T) {
 	if err := master.RemoveAdmin(ctx, "admin"); err == nil {
 		t.Error("an admin removed itself")
 	}
-	if _, err := master.UpdateAdmin(ctx, "admin", directory.AdminUpdate{Limits: &store.AdminLimits{}}); err == nil {
+	if _, err := master.UpdateAdmin(ctx, "admin", directory.AdminUpdate{Limits: &directory.Limits{}}); err == nil {
 		t.Error("limits set on a MasterAdmin")
 	}
 	if err := master.RemoveAdmin(ctx, "amy@a.example"); !errors.Is(err, store.ErrNotFound) {
