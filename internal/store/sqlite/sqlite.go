@@ -203,21 +203,31 @@ func mapErr(err error) error {
 	var se *sqlite.Error
 	if errors.As(err, &se) {
 		switch se.Code() {
+		// The driver's text (constraint and table names) is left out:
+		// these errors reach people through the API and the CLI, and the
+		// operation wrap names says what existed or was missing.
 		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
-			return fmt.Errorf("%w (%v)", store.ErrExists, err)
+			return store.ErrExists
 		case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
-			return fmt.Errorf("%w (%v)", store.ErrNotFound, err)
+			return store.ErrNotFound
 		}
 	}
 	return err
 }
 
 // wrap adds the operation to err after mapping it to the store's errors.
+// A store error (exists, not found) reads as the operation and the
+// outcome, for people; other errors keep the "sqlite:" prefix that tells
+// an administrator where they came from.
 func wrap(err error, format string, args ...any) error {
 	if err == nil {
 		return nil
 	}
-	return fmt.Errorf("sqlite: "+format+": %w", append(args, mapErr(err))...)
+	err = mapErr(err)
+	if errors.Is(err, store.ErrExists) || errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf(format+": %w", append(args, err)...)
+	}
+	return fmt.Errorf("sqlite: "+format+": %w", append(args, err)...)
 }
 
 func nowNanos() int64 { return time.Now().UnixNano() }
