@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"golang.org/x/net/idna"
 )
 
 // Errors of address handling. Protocol layers map them to replies: SMTP
@@ -108,6 +110,22 @@ func NormalizeDomain(d string) (string, error) {
 				continue
 			}
 			return "", fmt.Errorf("%w: %q: bad character %q", ErrInvalidDomain, d, r)
+		}
+	}
+	// RFC 3696 section 2: a top-level domain is never all digits (that
+	// would be an IP address written wrong).
+	if tld := labels[len(labels)-1]; strings.Trim(tld, "0123456789") == "" {
+		return "", fmt.Errorf("%w: %q: the last label is all digits", ErrInvalidDomain, d)
+	}
+	// Internationalized names (RFC 5890) must be valid IDNA2008: a U-label
+	// must have an A-label form, an A-label ("xn--") must decode. The name
+	// is kept as written.
+	if !utf8.ValidString(d) {
+		return "", fmt.Errorf("%w: %q: not UTF-8", ErrInvalidDomain, d)
+	}
+	if strings.Contains(d, "xn--") || strings.ContainsFunc(d, func(r rune) bool { return r >= 0x80 }) {
+		if _, err := idna.Lookup.ToASCII(d); err != nil {
+			return "", fmt.Errorf("%w: %q: %v", ErrInvalidDomain, d, err)
 		}
 	}
 	return d, nil

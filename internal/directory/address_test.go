@@ -66,3 +66,30 @@ func TestParseAddressLengthLimits(t *testing.T) {
 		t.Fatalf("over-long domain accepted: %v", err)
 	}
 }
+
+func TestNormalizeDomain(t *testing.T) {
+	for in, want := range map[string]string{
+		"Example.TEST.":       "example.test",
+		"bücher.test":         "bücher.test",
+		"xn--bcher-kva.test":  "xn--bcher-kva.test",
+		"a1.b2.example":       "a1.b2.example",
+		"123.example.test":    "123.example.test",
+		"abc.123":             "",
+		"1.2.3.4":             "",
+		"xn--a.test":          "",
+		"xn--bcher-kva-.test": "",
+		"exa mple.test":       "",
+		"\xff.test":           "",
+	} {
+		got, err := NormalizeDomain(in)
+		if want == "" {
+			if !errors.Is(err, ErrInvalidDomain) {
+				t.Errorf("NormalizeDomain(%q) = %q, %v; want ErrInvalidDomain", in, got, err)
+			}
+			continue
+		}
+		if err != nil || got != want {
+			t.Errorf("NormalizeDomain(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
