@@ -13,6 +13,7 @@ import (
 	"mailport/internal/access"
 	"mailport/internal/directory"
 	"mailport/internal/queue"
+	"mailport/internal/store"
 )
 
 // AuditEntry is one recorded change.
@@ -111,6 +112,8 @@ type queueListInput struct {
 type domainStatsInput struct {
 	Page
 	Name string `path:"name" maxLength:"253" doc:"Domain name"`
+	Sort string `query:"sort" enum:"address,used,quota,messages" default:"address" doc:"Order by address, bytes used, quota (0 = none, sorted as the smallest) or messages; ties by address"`
+	Desc bool   `query:"desc" doc:"Descending: with sort=used, the largest mailboxes first"`
 }
 
 type queuePath struct {
@@ -248,9 +251,14 @@ func (a *API) registerOperations() {
 			return &struct{ Body List[DomainStats] }{List[DomainStats]{Items: out, Total: len(out)}}, nil
 		})
 
-	huma.Register(a.humaAPI, op("getDomainStats", http.MethodGet, "/stats/domains/{name}", "Storage per mailbox of a domain", "stats"),
+	o = op("getDomainStats", http.MethodGet, "/stats/domains/{name}", "Storage per mailbox of a domain", "stats")
+	o.Description = "One page of the domain's mailboxes, sorted and cut by the server; total counts them all. " +
+		"sort=used&desc=true&limit=10 answers the ten largest."
+	huma.Register(a.humaAPI, o,
 		func(ctx context.Context, in *domainStatsInput) (*struct{ Body List[MailboxStats] }, error) {
-			ss, err := a.scope(ctx).MailboxStats(ctx, in.Name)
+			ss, total, err := a.scope(ctx).MailboxStats(ctx, store.MailboxStatsQuery{
+				Domain: in.Name, Sort: store.StatsSort(in.Sort), Desc: in.Desc, Limit: in.size(), Offset: in.Offset,
+			})
 			if err != nil {
 				return nil, a.errorFor(ctx, err)
 			}
@@ -258,7 +266,7 @@ func (a *API) registerOperations() {
 			for i, s := range ss {
 				out[i] = MailboxStats{Address: s.Address, Messages: s.Messages, Bytes: s.Bytes, QuotaBytes: s.QuotaBytes}
 			}
-			return &struct{ Body List[MailboxStats] }{paginate(out, in.Page)}, nil
+			return &struct{ Body List[MailboxStats] }{List[MailboxStats]{Items: out, Total: total}}, nil
 		})
 }
 

@@ -1006,13 +1006,21 @@ func (sc *Scope) DomainStats(ctx context.Context) ([]store.DomainStats, error) {
 	return sc.s.st.DomainStats(ctx, own)
 }
 
-// MailboxStats returns the storage of each mailbox of a domain.
-func (sc *Scope) MailboxStats(ctx context.Context, domain string) ([]store.MailboxStats, error) {
-	d, err := sc.manageDomain(domain, "read statistics")
-	if err != nil {
-		return nil, err
+// MailboxStats pages through the storage of the mailboxes of a domain;
+// total is the domain's number of mailboxes.
+func (sc *Scope) MailboxStats(ctx context.Context, q store.MailboxStatsQuery) (stats []store.MailboxStats, total int, err error) {
+	if q.Domain, err = sc.manageDomain(q.Domain, "read statistics"); err != nil {
+		return nil, 0, err
 	}
-	return sc.s.st.MailboxStats(ctx, d)
+	switch q.Sort {
+	case "", store.StatsByAddress, store.StatsByUsed, store.StatsByQuota, store.StatsByMessages:
+	default:
+		return nil, 0, inputErr("sort", fmt.Errorf("%w: unknown sort %q (address, used, quota, messages)", ErrInvalidQuery, q.Sort))
+	}
+	if q.Limit < 0 || q.Offset < 0 {
+		return nil, 0, fmt.Errorf("%w: negative limit or offset", ErrInvalidQuery)
+	}
+	return sc.s.st.MailboxStats(ctx, q)
 }
 
 // AuditQuery selects audit entries, newest first. Domain "" means all the

@@ -368,7 +368,7 @@ func TestPermissionMatrix(t *testing.T) {
 			return err
 		}},
 		{"stats.mailboxes", false, "AADDD", func(ctx context.Context, sc *directory.Scope, tg target) error {
-			_, err := sc.MailboxStats(ctx, tg.dom)
+			_, _, err := sc.MailboxStats(ctx, store.MailboxStatsQuery{Domain: tg.dom})
 			return err
 		}},
 		{"audit.list", false, "AADDD", func(ctx context.Context, sc *directory.Scope, tg target) error {

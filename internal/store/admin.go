@@ -165,6 +165,25 @@ type MailboxStats struct {
 	QuotaBytes int64
 }
 
+// StatsSort orders MailboxStats results.
+type StatsSort string
+
+const (
+	StatsByAddress  StatsSort = "address"
+	StatsByUsed     StatsSort = "used" // Bytes
+	StatsByQuota    StatsSort = "quota"
+	StatsByMessages StatsSort = "messages"
+)
+
+// MailboxStatsQuery selects a page of the mailboxes of one domain.
+type MailboxStatsQuery struct {
+	Domain string
+	Sort   StatsSort // "" = address; ties by address, in the same direction
+	Desc   bool
+	Limit  int // <= 0 or above MaxAccountPage: MaxAccountPage
+	Offset int
+}
+
 // AdminStore is the part of Store behind the permission model: DomainAdmin
 // assignments and limits, the audit log, API tokens and portal sessions,
 // and the aggregate queries the admin API shows.
@@ -220,7 +239,8 @@ type AdminStore interface {
 	// DomainStats returns the storage of each domain in domains (all
 	// hosted domains when domains is nil), ordered by name.
 	DomainStats(ctx context.Context, domains []string) ([]DomainStats, error)
-	// MailboxStats returns the storage of each mailbox of a domain,
-	// ordered by address.
-	MailboxStats(ctx context.Context, domain string) ([]MailboxStats, error)
+	// MailboxStats pages through the storage of the mailboxes of a domain
+	// (ErrNotFound for an unknown one); total is the domain's number of
+	// mailboxes.
+	MailboxStats(ctx context.Context, q MailboxStatsQuery) (stats []MailboxStats, total int, err error)
 }

@@ -558,17 +558,43 @@ func (db *DB) DomainStats(ctx context.Context, domains []string) ([]store.Domain
 	return out, wrap(rows.Err(), "domain stats")
 }
 
-// MailboxStats returns per-mailbox storage of a domain.
-func (db *DB) MailboxStats(ctx context.Context, domain string) ([]store.MailboxStats, error) {
+// statsSortColumns maps each MailboxStats order to its column; the query
+// names the message count n_messages.
+var statsSortColumns = map[store.StatsSort]string{
+	"": "a.address", store.StatsByAddress: "a.address", store.StatsByUsed: "a.used_bytes",
+	store.StatsByQuota: "a.quota_bytes", store.StatsByMessages: "n_messages",
+}
+
+// MailboxStats returns a page of per-mailbox storage of a domain, sorted
+// and cut in SQL so a large domain's biggest mailboxes come without
+// reading all of them.
+func (db *DB) MailboxStats(ctx context.Context, q store.MailboxStatsQuery) ([]store.MailboxStats, int, error) {
+	col, ok := statsSortColumns[q.Sort]
+	if !ok {
+		return nil, 0, fmt.Errorf("sqlite: mailbox stats: unknown sort %q", q.Sort)
+	}
+	dir := "ASC"
+	if q.Desc {
+		dir = "DESC"
+	}
+	limit := q.Limit
+	if limit <= 0 || limit > store.MaxAccountPage {
+		limit = store.MaxAccountPage
+	}
 	var out []store.MailboxStats
+	var total int
 	err := db.read(ctx, func(tx *sql.Tx) error {
-		id, err := domainID(ctx, tx, domain)
+		id, err := domainID(ctx, tx, q.Domain)
 		if err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT a.address, COALESCE(SUM(b.messages), 0), a.used_bytes, a.quota_bytes
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM accounts WHERE domain_id = ?`, id).Scan(&total); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT a.address, COALESCE(SUM(b.messages), 0) AS n_messages, a.used_bytes, a.quota_bytes
 			FROM accounts a LEFT JOIN mailboxes b ON b.account_id = a.id
-			WHERE a.domain_id = ? GROUP BY a.id ORDER BY a.address`, id)
+			WHERE a.domain_id = ? GROUP BY a.id ORDER BY `+col+` `+dir+`, a.address `+dir+` LIMIT ? OFFSET ?`,
+			id, limit, max(q.Offset, 0))
 		if err != nil {
 			return err
 		}
@@ -583,7 +609,7 @@ func (db *DB) MailboxStats(ctx context.Context, domain string) ([]store.MailboxS
 		return rows.Err()
 	})
 	if err != nil {
-		return nil, wrap(err, "mailbox stats of %q", domain)
+		return nil, 0, wrap(err, "mailbox stats of %q", q.Domain)
 	}
-	return out, nil
+	return out, total, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -377,12 +378,49 @@ func testStats(t *testing.T, s store.Store) {
 	if ds, _ = s.DomainStats(ctx, []string{}); len(ds) != 0 {
 		t.Errorf("DomainStats(none) = %+v", ds)
 	}
-	ms, err := s.MailboxStats(ctx, "a.example")
+	ms, total, err := s.MailboxStats(ctx, store.MailboxStatsQuery{Domain: "a.example"})
 	noErr(t, "MailboxStats", err)
 	wantM := []store.MailboxStats{{Address: "u1@a.example", Messages: 2, Bytes: 150, QuotaBytes: 10000}, {Address: "u2@a.example", Messages: 1, Bytes: 7}}
-	if !slices.Equal(ms, wantM) {
-		t.Errorf("MailboxStats = %+v, want %+v", ms, wantM)
+	if !slices.Equal(ms, wantM) || total != 2 {
+		t.Errorf("MailboxStats = %+v (total %d), want %+v (total 2)", ms, total, wantM)
 	}
-	_, err = s.MailboxStats(ctx, "missing.example")
+	_, _, err = s.MailboxStats(ctx, store.MailboxStatsQuery{Domain: "missing.example"})
 	wantErr(t, "MailboxStats unknown", err, store.ErrNotFound)
+
+	// A third mailbox makes each order different: u1 uses the most
+	// bytes, u3 holds the most messages, u2 has no quota.
+	u3 := mustAccount(t, s, a, "u3", 500)
+	m3 := mustMailbox(t, s, u3.ID, "INBOX").ID
+	mustAppend(t, s, newMsg(m3, 10), newMsg(m3, 10), newMsg(m3, 10))
+	for _, tc := range []struct {
+		name string
+		q    store.MailboxStatsQuery
+		want []string
+	}{
+		{"address", store.MailboxStatsQuery{Sort: store.StatsByAddress}, []string{"u1", "u2", "u3"}},
+		{"address desc", store.MailboxStatsQuery{Desc: true}, []string{"u3", "u2", "u1"}},
+		{"used desc", store.MailboxStatsQuery{Sort: store.StatsByUsed, Desc: true}, []string{"u1", "u3", "u2"}},
+		{"quota", store.MailboxStatsQuery{Sort: store.StatsByQuota}, []string{"u2", "u3", "u1"}},
+		{"messages desc", store.MailboxStatsQuery{Sort: store.StatsByMessages, Desc: true}, []string{"u3", "u1", "u2"}},
+		{"messages", store.MailboxStatsQuery{Sort: store.StatsByMessages}, []string{"u2", "u1", "u3"}},
+		{"page", store.MailboxStatsQuery{Sort: store.StatsByUsed, Desc: true, Limit: 1, Offset: 1}, []string{"u3"}},
+		{"past the end", store.MailboxStatsQuery{Offset: 3}, nil},
+	} {
+		tc.q.Domain = "a.example"
+		ms, total, err := s.MailboxStats(ctx, tc.q)
+		noErr(t, "MailboxStats "+tc.name, err)
+		var got []string
+		for _, m := range ms {
+			got = append(got, strings.TrimSuffix(m.Address, "@a.example"))
+		}
+		if !slices.Equal(got, tc.want) || total != 3 {
+			t.Errorf("MailboxStats %s = %v (total %d), want %v (total 3)", tc.name, got, total, tc.want)
+		}
+		if tc.name == "messages desc" && ms[0] != (store.MailboxStats{Address: "u3@a.example", Messages: 3, Bytes: 30, QuotaBytes: 500}) {
+			t.Errorf("MailboxStats of u3 = %+v", ms[0])
+		}
+	}
+	if _, _, err := s.MailboxStats(ctx, store.MailboxStatsQuery{Domain: "a.example", Sort: "password_hash"}); err == nil {
+		t.Error("MailboxStats with an unknown sort succeeded")
+	}
 }

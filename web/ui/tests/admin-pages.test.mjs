@@ -244,10 +244,10 @@ describe('audit log', { skip: skipReason }, () => {
     await first.getByText('from 127.0.0.2').waitFor();
 
     // The limits change: before and after, the changed field marked.
-    await first.getByText('1 field changed: limits.MaxMailboxes').click();
+    await first.getByText('1 field changed: limits.max_mailboxes').click();
     const changed = first.locator('tr.changed');
     assert.equal(await changed.count(), 1);
-    assert.deepEqual(await changed.locator('th, td').allTextContents(), ['limits.MaxMailboxes', '4', '2']);
+    assert.deepEqual(await changed.locator('th, td').allTextContents(), ['limits.max_mailboxes', '4', '2']);
     await first.getByText(/^\d+ unchanged fields$/).click();
     await first.getByRole('row', { name: /^enabled true true$/ }).waitFor();
     await screenshots(page, 'masteradmin', 'audit');
@@ -305,11 +305,17 @@ describe('statistics', { skip: skipReason }, () => {
     const row = page.getByTestId('domain-table').getByRole('row', { name: /^example\.test/ });
     assert.deepEqual((await row.getByRole('cell').allTextContents()).slice(0, 3), ['1', '0', '1']);
 
+    // aaron comes before alice by address but holds nothing: the server
+    // answers the largest mailbox first.
+    ok(await masterAPI().post('/mailboxes', { address: 'aaron@example.test', password: 'aaron-Secret-4127' }), 201);
     await page.getByRole('button', { name: 'Mailboxes of example.test' }).click();
     const mb = page.getByTestId('mailbox-bars');
-    await mb.getByText('alice@example.test').waitFor();
+    await mb.getByText('aaron@example.test').waitFor();
+    assert.deepEqual(await mb.locator('.usage-label').allTextContents(), ['alice@example.test', 'aaron@example.test']);
+    assert.equal(await page.getByTestId('mailbox-bars-count').textContent(), 'Largest first: 1–2 of 2.');
     assert.match(await mb.locator('.usage-value').first().textContent(), /^\d+ KiB of 64 KiB \(\d+%\) · 1 message$/);
     await screenshots(page, 'masteradmin', 'stats');
+    ok(await masterAPI().delete('/mailboxes/aaron@example.test'), 204);
 
     // A domain admin sees only its domains.
     const da = await openAs(server().accounts.domainAdmin, viewports.phone);

@@ -640,7 +640,10 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Storage per mailbox of a domain */
+        /**
+         * Storage per mailbox of a domain
+         * @description One page of the domain's mailboxes, sorted and cut by the server; total counts them all. sort=used&desc=true&limit=10 answers the ten largest.
+         */
         get: operations["getDomainStats"];
         put?: never;
         post?: never;
@@ -6982,10 +6985,14 @@ export interface operations {
     getDomainStats: {
         parameters: {
             query?: {
+                /** @description Descending: with sort=used, the largest mailboxes first */
+                desc?: boolean;
                 /** @description Items per page (0 = the default, 100) */
                 limit?: number;
                 /** @description Items to skip */
                 offset?: number;
+                /** @description Order by address, bytes used, quota (0 = none, sorted as the smallest) or messages; ties by address */
+                sort?: "address" | "used" | "quota" | "messages";
             };
             header?: never;
             path: {
