@@ -6,24 +6,35 @@ import (
 	"testing"
 )
 
-// flateRW is the client side of COMPRESS=DEFLATE.
+// flateRW is the client side of COMPRESS=DEFLATE. A flush is one write
+// to the connection (the compressor's block and sync marker buffered
+// together): after a LOGOUT the server may decode the command from the
+// first part, answer and close before a second write, which would then
+// fail with a broken pipe.
 type flateRW struct {
 	fw *flate.Writer
+	bw *bufio.Writer
 }
 
 func (f *flateRW) Write(p []byte) (int, error) { return f.fw.Write(p) }
-func (f *flateRW) Flush() error                { return f.fw.Flush() }
+func (f *flateRW) Flush() error {
+	if err := f.fw.Flush(); err != nil {
+		return err
+	}
+	return f.bw.Flush()
+}
 
 func TestCompress(t *testing.T) {
 	ts := newTestServer(t)
 	ts.deliver("INBOX", testMessage("compressed"))
 	c := ts.conn().login()
 	c.cmd("a COMPRESS DEFLATE").ok()
-	fw, err := flate.NewWriter(c.conn, flate.BestSpeed)
+	bw := bufio.NewWriter(c.conn)
+	fw, err := flate.NewWriter(bw, flate.BestSpeed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.w = &flateRW{fw: fw}
+	c.w = &flateRW{fw: fw, bw: bw}
 	c.br = bufio.NewReader(flate.NewReader(c.conn))
 	c.cmd("b SELECT INBOX").ok().untagged("* 1 EXISTS")
 	c.cmd("c FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])").ok()
