@@ -55,7 +55,15 @@ type Queue interface {
 	Get(ctx context.Context, id string) (*queue.Entry, error)
 	Retry(ctx context.Context, id string) error
 	Remove(ctx context.Context, id string) error
+	// WatchAttempt reports the end of the next delivery attempt at an
+	// entry (queue.Queue.WatchAttempt).
+	WatchAttempt(id string) (attempted <-chan queue.Entry, stop func())
 }
+
+// DefaultRetryWait is how long POST /queue/{id}/retry waits for the
+// attempt it asks for: enough for a local delivery or a responsive remote
+// host, short enough to keep a client waiting.
+const DefaultRetryWait = 5 * time.Second
 
 // Config is what the API is built on.
 type Config struct {
@@ -68,6 +76,9 @@ type Config struct {
 	Auth *auth.Authenticator
 	// Queue is the outbound queue; nil answers the queue operations 503.
 	Queue Queue
+	// RetryWait bounds how long a retry waits for its attempt's outcome;
+	// 0 means DefaultRetryWait.
+	RetryWait time.Duration
 	// Resolver answers the live DNS check (?check=true); nil answers 503.
 	Resolver dns.Resolver
 	// DNSServer and DNSOptions describe the records domains need.
@@ -106,6 +117,9 @@ func New(cfg Config) (*API, error) {
 	}
 	if a.log == nil {
 		a.log = slog.Default()
+	}
+	if a.cfg.RetryWait <= 0 {
+		a.cfg.RetryWait = DefaultRetryWait
 	}
 	hc := huma.DefaultConfig("mailport admin API", Version)
 	// The document is served from bytes built once below (huma's own

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -139,15 +140,18 @@ func buildTemplate() (template, error) {
 }
 
 // fakeQueue is the outbound queue of the tests: two entries, one per side.
+// Retry makes a delivery attempt at once, deferred by the remote host,
+// unless stalled (no queue runner to pick the entry up).
 type fakeQueue struct {
-	mu      sync.Mutex
-	entries map[string]*queue.Entry
-	retried []string
+	mu       sync.Mutex
+	entries  map[string]*queue.Entry
+	watchers map[string][]chan queue.Entry
+	stalled  bool
 }
 
 func newFakeQueue() *fakeQueue {
 	now := time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC)
-	q := &fakeQueue{entries: map[string]*queue.Entry{}}
+	q := &fakeQueue{entries: map[string]*queue.Entry{}, watchers: map[string][]chan queue.Entry{}}
 	for _, s := range []side{sides["a"], sides["b"]} {
 		q.entries[s.Queue] = &queue.Entry{
 			ID: s.Queue, From: "sender@" + s.Domain, Size: 100, Created: now, NextAttempt: now.Add(time.Hour),
@@ -184,11 +188,39 @@ func (q *fakeQueue) Get(ctx context.Context, id string) (*queue.Entry, error) {
 func (q *fakeQueue) Retry(ctx context.Context, id string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if _, ok := q.entries[id]; !ok {
+	e, ok := q.entries[id]
+	if !ok {
 		return queue.ErrNotFound
 	}
-	q.retried = append(q.retried, id)
+	if q.stalled {
+		e.NextAttempt = time.Now()
+		return nil
+	}
+	e.Attempts++
+	e.NextAttempt = e.Created.Add(time.Duration(e.Attempts) * time.Hour)
+	e.LastError = "451 4.7.1 try again later"
+	e.Recipients = slices.Clone(e.Recipients)
+	for i := range e.Recipients {
+		e.Recipients[i].Attempts++
+		e.Recipients[i].LastError = e.LastError
+	}
+	for _, ch := range q.watchers[id] {
+		ch <- *e
+	}
+	delete(q.watchers, id)
 	return nil
+}
+
+func (q *fakeQueue) WatchAttempt(id string) (<-chan queue.Entry, func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	ch := make(chan queue.Entry, 1)
+	q.watchers[id] = append(q.watchers[id], ch)
+	return ch, func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		q.watchers[id] = slices.DeleteFunc(q.watchers[id], func(c chan queue.Entry) bool { return c == ch })
+	}
 }
 
 func (q *fakeQueue) Remove(ctx context.Context, id string) error {
@@ -220,6 +252,8 @@ type envOptions struct {
 	// resolver and dnsServer serve GET /domains/{name}/dns?check=true.
 	resolver  dns.Resolver
 	dnsServer dnsrecords.Server
+	// retryWait is the API's RetryWait (0: the default).
+	retryWait time.Duration
 }
 
 func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
@@ -275,7 +309,7 @@ func newEnv(t *testing.T, opts ...func(*envOptions)) *env {
 	}
 	a, err := New(Config{
 		Directory: svc, Access: acc, Auth: &auth.Authenticator{Store: st},
-		Queue: fq, Logger: log,
+		Queue: fq, RetryWait: o.retryWait, Logger: log,
 		Resolver: o.resolver, DNSServer: o.dnsServer,
 		Settings: SettingsFromConfig(cfg), ConfigDir: dir,
 	})

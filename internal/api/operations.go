@@ -200,21 +200,15 @@ func (a *API) registerOperations() {
 		})
 
 	o := op("retryQueueEntry", http.MethodPost, "/queue/{id}/retry", "Try delivering a queue entry now", "queue")
+	o.Description = "Makes the entry due now and waits a few seconds for the delivery attempt. " +
+		"When the attempt ends in time, the answer is the entry as it left it: attempts one higher, " +
+		"each recipient delivered, failed (and returned to the sender) or still pending with its last_error, " +
+		"and next_attempt the time of the next try; an entry with no pending recipient has left the queue. " +
+		"When the attempt takes longer (a slow remote host), the answer is the entry as it is, due now " +
+		"with attempts unchanged: read it again later with GET /queue/{id}."
 	o.DefaultStatus = http.StatusOK
 	huma.Register(a.humaAPI, o, func(ctx context.Context, in *queuePath) (*queueOutput, error) {
-		q, err := a.queueFor(ctx)
-		if err != nil {
-			return nil, err
-		}
-		e0, err := a.queueEntry(ctx, in.ID)
-		if err != nil {
-			return nil, err
-		}
-		if err := q.Retry(ctx, in.ID); err != nil {
-			return nil, a.errorFor(ctx, err)
-		}
-		a.auditQueue(ctx, "queue.retry", e0)
-		e, err := a.queueEntry(ctx, in.ID)
+		e, err := a.retryQueueEntry(ctx, in.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -299,6 +293,35 @@ func (a *API) queueEntry(ctx context.Context, id string) (*queue.Entry, error) {
 		return nil, newError(http.StatusNotFound, "", "queue entry "+id+": not found")
 	}
 	return e, nil
+}
+
+// retryQueueEntry makes an entry the caller may see due now and returns
+// it as the attempt left it, or as it is when the attempt does not end
+// within RetryWait.
+func (a *API) retryQueueEntry(ctx context.Context, id string) (*queue.Entry, error) {
+	q, err := a.queueFor(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e0, err := a.queueEntry(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	// Watch first, so an attempt that ends at once is not missed.
+	attempted, stop := q.WatchAttempt(e0.ID)
+	defer stop()
+	if err := q.Retry(ctx, e0.ID); err != nil {
+		return nil, a.errorFor(ctx, err)
+	}
+	a.auditQueue(ctx, "queue.retry", e0)
+	wait, cancel := context.WithTimeout(ctx, a.cfg.RetryWait)
+	defer cancel()
+	select {
+	case e := <-attempted:
+		return &e, nil
+	case <-wait.Done():
+	}
+	return a.queueEntry(ctx, e0.ID)
 }
 
 // queueVisible: a DomainAdmin sees entries whose sender or a recipient is

@@ -217,6 +217,7 @@ type Queue struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool
+	watchers attemptWatchers
 
 	// conns keeps SMTP connections open between messages to one host.
 	conns *connCache

@@ -185,6 +185,7 @@ func (q *Queue) process(ctx context.Context, e *Entry) {
 		}
 		if removed {
 			q.removed(e)
+			q.attempted(e)
 			return
 		}
 	}
@@ -200,6 +201,7 @@ func (q *Queue) process(ctx context.Context, e *Entry) {
 		}
 		log.Error("finishing entry", "error", err)
 	}
+	q.attempted(e)
 }
 
 // record applies one round's results to e and stores them. When the round

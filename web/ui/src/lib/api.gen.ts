@@ -444,7 +444,10 @@ export type paths = {
         };
         get?: never;
         put?: never;
-        /** Try delivering a queue entry now */
+        /**
+         * Try delivering a queue entry now
+         * @description Makes the entry due now and waits a few seconds for the delivery attempt. When the attempt ends in time, the answer is the entry as it left it: attempts one higher, each recipient delivered, failed (and returned to the sender) or still pending with its last_error, and next_attempt the time of the next try; an entry with no pending recipient has left the queue. When the attempt takes longer (a slow remote host), the answer is the entry as it is, due now with attempts unchanged: read it again later with GET /queue/{id}.
+         */
         post: operations["retryQueueEntry"];
         delete?: never;
         options?: never;
