@@ -41,7 +41,9 @@ export class FormState {
     const local = validate();
     if (Object.keys(local).length > 0) {
       this.errors = local;
-      await focusInvalid(form);
+      // A check about no single input (choose at least one of several
+      // boxes) is said above the form.
+      if (!(await focusInvalid(form))) this.error = Object.values(local).join(' ');
       return false;
     }
     this.busy = true;
