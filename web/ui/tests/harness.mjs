@@ -6,7 +6,8 @@
 // tests see the sources only after `npm run build`.
 
 import assert from 'node:assert/strict';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, afterEach, before } from 'node:test';
@@ -207,4 +208,38 @@ export async function go(page, name) {
   if (await toggle.isVisible()) await toggle.click();
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
   await page.getByRole('heading', { level: 1, name }).waitFor();
+}
+
+// axe-core's browser bundle, read once. Only the tests use it; the portal
+// never loads it.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+// The WCAG 2.0, 2.1 and 2.2 success criteria at levels A and AA that axe
+// tests (axe has no wcag22a tag: 2.2's new A criteria are not automatable).
+const wcagTags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+/**
+ * checkA11y runs axe-core's WCAG A/AA rules on what the page shows now and
+ * fails with one line per violation (rule, impact, elements, help), label
+ * naming the page and state. The portal's CSP (script-src 'self') refuses
+ * page.addScriptTag's inline script; page.evaluate runs through the DevTools
+ * protocol, which the CSP does not govern.
+ */
+export async function checkA11y(page, label) {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
+  const violations = await page.evaluate(async (tags) => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: tags },
+      resultTypes: ['violations'],
+    });
+    return result.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      targets: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  }, wcagTags);
+  if (violations.length === 0) return;
+  const lines = violations.map((v) => `  ${v.id} (${v.impact}): ${v.help}\n    at ${v.targets.join('\n    at ')}`);
+  assert.fail(`${label}: ${violations.length} accessibility violation(s)\n${lines.join('\n')}`);
 }

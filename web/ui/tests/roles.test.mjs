@@ -1,10 +1,12 @@
 // Each role signs in at phone and desktop widths and sees exactly its pages:
 // the navigation lists them, each opens, and the other roles' pages are not
 // there. The dashboards are saved as test-results/ROLE-dashboard-WIDTH.png.
+// Every page passes axe-core's WCAG 2.x A/AA rules (harness checkA11y) in
+// the light and dark colour schemes, at desktop width and at phone width.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { browserSuite, go, screenshot, signIn, skipReason, viewports } from './harness.mjs';
+import { browserSuite, checkA11y, go, screenshot, signIn, skipReason, viewports } from './harness.mjs';
 
 const suite = browserSuite();
 
@@ -65,6 +67,27 @@ async function navLinks(page) {
   return names;
 }
 
+/**
+ * checkSchemes runs checkA11y on what the page shows in the light and then
+ * the dark colour scheme (app.css switches its colours by
+ * prefers-color-scheme), and leaves the page light.
+ */
+async function checkSchemes(page, label) {
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    await checkA11y(page, `${label} (${colorScheme})`);
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+}
+
+/**
+ * settled waits until the page has loaded what it shows: no "Loading…"
+ * placeholder is left, so axe judges the page's content, not a spinner.
+ */
+async function settled(page) {
+  await page.getByText('Loading…', { exact: true }).first().waitFor({ state: 'detached' });
+}
+
 for (const [key, role] of roles) {
   describe(`${role}`, { skip: skipReason }, () => {
     for (const [width, viewport] of Object.entries(viewports)) {
@@ -78,17 +101,33 @@ for (const [key, role] of roles) {
       });
     }
 
-    it('opens every page of its navigation and none of the other roles’ pages', async () => {
+    it('opens every page of its navigation, each accessible, and none of the other roles’ pages', async () => {
       const page = await suite.open(viewports.desktop);
       await signIn(page, suite.server.accounts[key]);
       for (const name of navigation[role]) {
         await go(page, name);
         assert.equal(new URL(page.url()).pathname, paths[name]);
+        await settled(page);
+        await checkSchemes(page, `${role} ${name} at desktop width`);
       }
       const others = Object.keys(paths).filter((name) => !navigation[role].includes(name));
       for (const name of others) {
         await page.goto(paths[name]);
         await page.getByRole('heading', { level: 1, name: 'Page not found' }).waitFor();
+      }
+      await checkSchemes(page, `${role} Page not found`);
+    });
+
+    it('shows every page accessibly at phone width, the open menu too', async () => {
+      const page = await suite.open(viewports.phone);
+      await signIn(page, suite.server.accounts[key]);
+      await page.getByRole('button', { name: 'Menu' }).click();
+      await checkSchemes(page, `${role} phone menu`);
+      await page.keyboard.press('Escape');
+      for (const name of navigation[role]) {
+        await go(page, name);
+        await settled(page);
+        await checkSchemes(page, `${role} ${name} at phone width`);
       }
     });
   });
