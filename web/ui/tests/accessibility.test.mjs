@@ -154,6 +154,52 @@ describe('keyboard use', { skip: skipReason }, () => {
     assert.deepEqual(await focused(page).then((f) => [f.tag, f.text]), ['h1', 'Mailboxes']);
   });
 
+  it('a list row edited and deleted with keys, focus never lost', async () => {
+    const page = await suite.open(viewports.desktop);
+    await signIn(page, accounts().master);
+    const api = suite.server.api(accounts().master);
+    assert.equal((await api.post('/domains', { name: 'gone.test' })).status, 201);
+    await go(page, 'Mailboxes');
+    const row = page.locator('li[data-key="alice@example.test"]');
+    const edit = row.getByRole('button', { name: 'Edit alice@example.test' });
+    const isFocused = (loc) => loc.evaluate((el) => el === document.activeElement);
+
+    // Edit opens with focus in the form; Enter saves; focus returns to Edit.
+    await edit.focus();
+    await page.keyboard.press('Enter');
+    const name = row.getByLabel('Display name');
+    assert.ok(await isFocused(name), 'the edit form’s first field has focus');
+    await name.press('ControlOrMeta+a');
+    await page.keyboard.type('Alice by Keys');
+    await page.keyboard.press('Enter');
+    await page.getByRole('status').filter({ hasText: 'alice@example.test was saved.' }).waitFor();
+    assert.ok(await isFocused(edit), 'focus returns to Edit after saving');
+    assert.equal((await api.get('/mailboxes/alice@example.test')).json.display_name, 'Alice by Keys');
+
+    // Cancel, by keys, also returns to Edit.
+    await page.keyboard.press('Enter');
+    await tabUntil(page, (f) => f.text === 'Cancel');
+    await page.keyboard.press('Enter');
+    assert.ok(await isFocused(edit), 'focus returns to Edit after cancelling');
+
+    // Delete asks first with focus on Cancel, which returns to Delete.
+    await go(page, 'Domains');
+    const del = page.getByRole('button', { name: 'Delete gone.test' });
+    const confirm = page.getByRole('group', { name: 'Confirm deleting gone.test' });
+    await del.focus();
+    await page.keyboard.press('Enter');
+    assert.ok(await isFocused(confirm.getByRole('button', { name: 'Cancel' })), 'the confirmation’s Cancel has focus');
+    await page.keyboard.press('Enter');
+    assert.ok(await isFocused(del), 'focus returns to Delete after cancelling');
+    await page.keyboard.press('Enter');
+    await page.keyboard.press('Shift+Tab');
+    assert.equal((await focused(page)).text, 'Yes, delete');
+    await page.keyboard.press('Enter');
+    await page.getByRole('status').filter({ hasText: 'gone.test was deleted.' }).waitFor();
+    assert.deepEqual(await focused(page).then((f) => [f.tag, f.text]), ['h2', 'All domains'], 'focus on the list after deleting');
+    assert.equal((await api.get('/domains/gone.test')).status, 404);
+  });
+
   it('on a phone: the menu opens with Enter or Space and Escape closes it, focus back on Menu', async () => {
     const page = await suite.open(viewports.phone);
     await signIn(page, accounts().domainAdmin);
