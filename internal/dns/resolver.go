@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"strings"
 	"sync"
@@ -25,10 +24,12 @@ const downFor = 30 * time.Second
 // to those servers instead, tried in turn like resolv.conf nameservers: the
 // first one that has not failed lately is asked, and a server whose
 // connection fails (refused, timed out) is passed over for a while, so the
-// Go resolver's retry reaches the next one.
+// Go resolver's retry reaches the next one. Either way it is the Go
+// resolver that asks, over connections that show a Cache the TTLs of the
+// answers (conn.go).
 func NewResolver(servers []string) Resolver {
 	if len(servers) == 0 {
-		return &netResolver{r: net.DefaultResolver}
+		return &netResolver{r: &net.Resolver{PreferGo: true, Dial: dialSystem}}
 	}
 	l := &serverList{addrs: append([]string(nil), servers...), downUntil: make([]time.Time, len(servers))}
 	return &netResolver{r: &net.Resolver{PreferGo: true, Dial: l.dial}}
@@ -41,6 +42,17 @@ type serverList struct {
 
 	mu        sync.Mutex
 	downUntil []time.Time
+}
+
+// dialSystem connects to the server the Go resolver took from
+// resolv.conf.
+func dialSystem(ctx context.Context, network, addr string) (net.Conn, error) {
+	d := net.Dialer{Timeout: dialTimeout}
+	conn, err := d.DialContext(ctx, network, addr)
+	if err != nil {
+		return nil, fmt.Errorf("dns: dial %s %s: %w", network, addr, err)
+	}
+	return wrapConn(ctx, conn, nil), nil
 }
 
 // pick returns the first server not marked down, or, when all are, the one
@@ -84,7 +96,7 @@ func (l *serverList) dial(ctx context.Context, network, _ string) (net.Conn, err
 		d := net.Dialer{Timeout: dialTimeout}
 		conn, err := d.DialContext(ctx, network, l.addrs[i])
 		if err == nil {
-			return watch(conn, func() { l.markDown(i) }), nil
+			return wrapConn(ctx, conn, func() { l.markDown(i) }), nil
 		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("dns: dial %s %s: %w", network, l.addrs[i], err)
@@ -92,59 +104,6 @@ func (l *serverList) dial(ctx context.Context, network, _ string) (net.Conn, err
 		l.markDown(i)
 		errs = append(errs, fmt.Errorf("dial %s %s: %w", network, l.addrs[i], err))
 	}
-}
-
-// watch wraps conn so a failed read or write marks its server down: a UDP
-// "connection" to a dead server only fails there (ICMP port unreachable,
-// or the resolver's deadline passing). The Go resolver frames messages by
-// whether the conn is a net.PacketConn, so a UDP conn stays one.
-func watch(conn net.Conn, down func()) net.Conn {
-	if udp, ok := conn.(*net.UDPConn); ok {
-		return &watchedUDPConn{UDPConn: udp, down: down}
-	}
-	return &watchedConn{Conn: conn, down: down}
-}
-
-type watchedConn struct {
-	net.Conn
-	down func()
-}
-
-type watchedUDPConn struct {
-	*net.UDPConn
-	down func()
-}
-
-func (c *watchedUDPConn) Read(b []byte) (int, error) {
-	n, err := c.UDPConn.Read(b)
-	if err != nil {
-		c.down()
-	}
-	return n, err
-}
-
-func (c *watchedUDPConn) Write(b []byte) (int, error) {
-	n, err := c.UDPConn.Write(b)
-	if err != nil {
-		c.down()
-	}
-	return n, err
-}
-
-func (c *watchedConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	if err != nil && !errors.Is(err, io.EOF) {
-		c.down()
-	}
-	return n, err
-}
-
-func (c *watchedConn) Write(b []byte) (int, error) {
-	n, err := c.Conn.Write(b)
-	if err != nil {
-		c.down()
-	}
-	return n, err
 }
 
 // netResolver adapts *net.Resolver to Resolver: "no such host" becomes

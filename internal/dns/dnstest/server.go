@@ -12,6 +12,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	mdns "github.com/miekg/dns"
@@ -19,9 +20,12 @@ import (
 	"mailport/internal/dns"
 )
 
-// ttl is short so a test that changes the zone is not fooled by a caching
-// peer for long.
-const ttl = 1
+// defaultTTL is short so a test that changes the zone is not fooled by a
+// caching peer for long.
+const defaultTTL = 1
+
+// soaSerial is the serial of the zone's SOA record; no secondary ever asks.
+const soaSerial = 1
 
 // maxTXTString is the longest character-string in a TXT record (RFC 1035
 // section 3.3): longer values are split into several strings.
@@ -36,6 +40,11 @@ type Server struct {
 	udp *mdns.Server
 	tcp *mdns.Server
 
+	// ttl is the TTL of every answer record and the negative-caching TTL
+	// of every NXDOMAIN and NODATA answer (the SOA's TTL and minimum).
+	ttl     atomic.Uint32
+	queries atomic.Int64
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -44,6 +53,7 @@ type Server struct {
 // it.
 func Start(zone *dns.Mock) (*Server, error) {
 	s := &Server{Zone: zone}
+	s.ttl.Store(defaultTTL)
 	handler := mdns.HandlerFunc(s.serve)
 
 	// UDP takes a free port first; TCP then binds the same number, which a
@@ -107,7 +117,15 @@ func (s *Server) Close() error {
 	return s.closeErr
 }
 
+// SetTTL makes later answers carry ttl seconds, for records and for
+// negative answers alike (1 second until it is called).
+func (s *Server) SetTTL(ttl uint32) { s.ttl.Store(ttl) }
+
+// Queries counts the queries the server has answered, over UDP and TCP.
+func (s *Server) Queries() int64 { return s.queries.Load() }
+
 func (s *Server) serve(w mdns.ResponseWriter, req *mdns.Msg) {
+	s.queries.Add(1)
 	resp := new(mdns.Msg)
 	resp.SetReply(req)
 	resp.Authoritative = true
@@ -118,6 +136,9 @@ func (s *Server) serve(w mdns.ResponseWriter, req *mdns.Msg) {
 	}
 	q := req.Question[0]
 	resp.Rcode = s.answer(resp, q)
+	if len(resp.Answer) == 0 && (resp.Rcode == mdns.RcodeSuccess || resp.Rcode == mdns.RcodeNameError) {
+		resp.Ns = append(resp.Ns, s.soa(q.Name))
+	}
 
 	// Over UDP, answers longer than the client's buffer are truncated
 	// (RFC 1035 section 4.2.1, RFC 6891 section 6.2.5) so it retries over
@@ -137,7 +158,7 @@ func (s *Server) serve(w mdns.ResponseWriter, req *mdns.Msg) {
 func (s *Server) answer(resp *mdns.Msg, q mdns.Question) int {
 	name := q.Name
 	hdr := func(rrtype uint16) mdns.RR_Header {
-		return mdns.RR_Header{Name: name, Rrtype: rrtype, Class: mdns.ClassINET, Ttl: ttl}
+		return mdns.RR_Header{Name: name, Rrtype: rrtype, Class: mdns.ClassINET, Ttl: s.ttl.Load()}
 	}
 	ctx := context.Background()
 
@@ -200,6 +221,24 @@ func (s *Server) answer(resp *mdns.Msg, q mdns.Question) int {
 	// An existing name without records of this type is NODATA: success
 	// with an empty answer (RFC 2308 section 2.2).
 	return mdns.RcodeSuccess
+}
+
+// soa is the SOA record an authoritative server puts in the authority
+// section of an NXDOMAIN or NODATA answer, so resolvers may cache the
+// negative answer for min(its TTL, its MINIMUM) (RFC 2308 sections 3 and
+// 5). The test server claims every name as its own zone apex.
+func (s *Server) soa(name string) mdns.RR {
+	ttl := s.ttl.Load()
+	return &mdns.SOA{
+		Hdr:     mdns.RR_Header{Name: name, Rrtype: mdns.TypeSOA, Class: mdns.ClassINET, Ttl: ttl},
+		Ns:      "ns.dnstest.",
+		Mbox:    "hostmaster.dnstest.",
+		Serial:  soaSerial,
+		Refresh: 3600,
+		Retry:   600,
+		Expire:  86400,
+		Minttl:  ttl,
+	}
 }
 
 func rcodeOf(err error) int {
