@@ -92,6 +92,11 @@ type Server struct {
 	wg    sync.WaitGroup
 }
 
+// dnsCacheEntries bounds the DNS cache: answers are small (a DKIM key
+// record, the largest, is under 1 KB), so this is a few megabytes at
+// most, and room for the domains of a busy day's mail.
+const dnsCacheEntries = 10000
+
 // Option changes how Start builds the server (for tests).
 type Option func(*options)
 
@@ -161,10 +166,15 @@ func (s *Server) start(o options) error {
 		Metrics:         s.Metrics,
 	}
 	deliverer := delivery.NewDeliverer(dlCfg)
-	resolver := o.resolver
-	if resolver == nil {
-		resolver = dns.NewResolver(cfg.DNS.Servers)
+	uncached := o.resolver
+	if uncached == nil {
+		uncached = dns.NewResolver(cfg.DNS.Servers)
 	}
+	// Mail asks through one cache (inbound SPF, DKIM and DMARC, the
+	// queue's MX and address lookups, MTA-STS), so a burst of mail from
+	// one domain costs its lookups once per TTL. The portal's live DNS
+	// check asks live: an admin who just published a record must see it.
+	resolver := dns.NewCache(uncached, dnsCacheEntries)
 	// Inbound mail is authenticated (SPF, DKIM, DMARC) and submitted
 	// mail signed before "spool", so both land in the one durable copy.
 	if err := deliverer.InsertBefore("spool", delivery.AuthResults(resolver, cfg.Hostname)); err != nil {
@@ -275,7 +285,7 @@ func (s *Server) start(o options) error {
 		MaxConnsPerUser: lim.IMAPConnsPerUser,
 		IdleTimeout:     time.Duration(max(lim.IMAPIdleMinutes, 30)) * time.Minute,
 	})
-	if err := s.startHTTP(authn, resolver); err != nil {
+	if err := s.startHTTP(authn, uncached); err != nil {
 		return err
 	}
 
