@@ -34,6 +34,7 @@ import (
 
 	"mailport/internal/access"
 	"mailport/internal/auth"
+	"mailport/internal/config"
 	"mailport/internal/directory"
 	"mailport/internal/dns"
 	"mailport/internal/dnsrecords"
@@ -87,6 +88,10 @@ type Config struct {
 	// Settings are the settings the server runs with (read from
 	// mailport.toml when it started).
 	Settings ServerSettings
+	// Apply, when set, puts a configuration PATCH /settings saved into
+	// effect and returns the configuration now running; keys whose
+	// running value still differs are reported in restart_required.
+	Apply func(config.Config) (config.Config, error)
 	// ConfigDir is the data directory whose mailport.toml PATCH
 	// /settings edits; "" answers it 503.
 	ConfigDir string

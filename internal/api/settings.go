@@ -216,7 +216,7 @@ func (a *API) registerSettings() {
 
 	o := op("getSettings", http.MethodGet, "/settings", "Server settings (MasterAdmins only)", "settings")
 	o.Description = "The settings of mailport.toml that shape the service, as saved in the file; " +
-		"restart_required lists those whose saved value takes effect when mailport restarts."
+		"restart_required lists those whose saved value is not the running one and takes effect when mailport restarts."
 	huma.Register(a.humaAPI, o, func(ctx context.Context, _ *emptyInput) (*settingsOutput, error) {
 		p := callerOf(ctx).p
 		if err := access.Require(access.CanManageServer(p), p, "read the server settings"); err != nil {
@@ -234,7 +234,9 @@ func (a *API) registerSettings() {
 	o = op("updateSettings", http.MethodPatch, "/settings", "Change server settings (MasterAdmins only)", "settings")
 	o.Description = "Changes the given settings of [limits], [submission] and [queue] (smtp_port, source_address, smarthost, smarthost_tls) " +
 		"in mailport.toml, which is rewritten atomically with its other contents, comments included, left as they were. " +
-		"mailport reads these settings when it starts, so each change is listed in restart_required until it restarts. " +
+		"The limits of SMTP and submission (max_message_bytes, max_recipients, max_line_length, smtp_timeout_seconds), [submission] and [queue] take effect at once: " +
+		"new connections, SMTP transactions and delivery attempts use them, connections already open keep the values they started with. " +
+		"The others (max_connections_per_ip, pop3_timeout_seconds, the imap_* limits, shutdown_wait_seconds) are listed in restart_required until mailport restarts. " +
 		"Listeners, ports, TLS, the database and the smarthost credentials are changed in the file only. " +
 		"A value the server refuses is a 422 naming it in error.fields (body.queue.smarthost)."
 	huma.Register(a.humaAPI, o, func(ctx context.Context, in *patchSettingsInput) (*settingsOutput, error) {
@@ -258,6 +260,14 @@ func (a *API) registerSettings() {
 			}
 			before := a.settings.saved
 			a.settings.saved = SettingsFromConfig(c)
+			if a.cfg.Apply != nil {
+				run, err := a.cfg.Apply(c)
+				a.settings.running = SettingsFromConfig(run)
+				if err != nil {
+					// Saved but not applied: restart_required shows it.
+					a.cfg.Logger.Error("applying saved settings", "err", err)
+				}
+			}
 			if a.settings.saved != before {
 				a.audit(ctx, "settings.update", "settings", config.FileName, "", before, a.settings.saved)
 			}

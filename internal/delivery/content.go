@@ -28,10 +28,9 @@ func (d *Delivery) Content(ctx context.Context) (Source, error) {
 	if d.data == nil {
 		return nil, ErrorLocal(errors.New("delivery: no message data"))
 	}
-	dir := ""
-	max := int64(0)
+	dir, max := "", d.MaxMessageBytes
 	if d.dl != nil {
-		dir, max = d.dl.cfg.BufferDir, d.dl.cfg.MaxMessageBytes
+		dir = d.dl.cfg.BufferDir
 	}
 	src := io.Reader(&endReader{r: d.data, end: &d.dataEnd})
 	if max > 0 {

@@ -158,7 +158,11 @@ type Delivery struct {
 	Auth *msgauth.Verdict
 	// DKIMSigned says the "dkim" stage signed the message.
 	DKIMSigned bool
-	Log        *slog.Logger
+	// MaxMessageBytes bounds the content read (0: no limit); NewDelivery
+	// sets Config.MaxMessageBytes, and a caller whose limit changes at
+	// run time (smtpd's SetLimits) sets its own before Deliver.
+	MaxMessageBytes int64
+	Log             *slog.Logger
 
 	dl         *Deliverer
 	data       io.Reader
@@ -223,7 +227,7 @@ func NewDeliverer(cfg Config) *Deliverer {
 	d := &Deliverer{cfg: cfg, log: cfg.Logger}
 	d.stages = []Stage{
 		receivedStage{hostname: cfg.Hostname},
-		spoolStage{blobs: cfg.Blobs, parser: cfg.Parser, max: cfg.MaxMessageBytes},
+		spoolStage{blobs: cfg.Blobs, parser: cfg.Parser},
 		storeStage{st: cfg.Store, blobs: cfg.Blobs, committer: cfg.Committer},
 	}
 	return d
@@ -277,6 +281,9 @@ func (dl *Deliverer) NewDelivery(env *Envelope, data io.Reader) *Delivery {
 		Log:        dl.log.With("delivery", id),
 		dl:         dl,
 		data:       data,
+		// The limit of the message itself; spool allows the trace
+		// fields on top.
+		MaxMessageBytes: dl.cfg.MaxMessageBytes,
 	}
 }
 

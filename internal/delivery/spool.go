@@ -17,7 +17,6 @@ import (
 type spoolStage struct {
 	blobs  *blob.Store
 	parser Parser
-	max    int64
 }
 
 func (spoolStage) Name() string { return "spool" }
@@ -38,8 +37,8 @@ func (s spoolStage) Process(ctx context.Context, d *Delivery) error {
 		return ErrorLocal(errors.New("delivery: no message data"))
 	}
 	limit := int64(0)
-	if s.max > 0 {
-		limit = s.max + int64(len(d.Header))
+	if d.MaxMessageBytes > 0 {
+		limit = d.MaxMessageBytes + int64(len(d.Header))
 	}
 	id, size, err := s.blobs.Put(ctx, io.MultiReader(bytes.NewReader(d.Header), content), limit)
 	d.data = nil

@@ -66,7 +66,7 @@ func (s *session) cmdAppend(cmd *wire.Command) (string, error) {
 			discard()
 			return "", err
 		}
-		id, size, err := cfg.Blobs.Put(s.ctx, msg.Body, cfg.MaxLiteralSize)
+		id, size, err := cfg.Blobs.Put(s.ctx, msg.Body, s.maxLiteral)
 		if err != nil {
 			discard()
 			if errors.Is(err, blob.ErrTooLarge) {

@@ -82,7 +82,10 @@ type Server struct {
 	log       *slog.Logger
 	cidPrefix string
 	cidSeq    atomic.Uint64
-	ownCommit bool
+	// maxLiteral is the APPEND limit (Config.MaxLiteralSize), changed
+	// by SetMaxLiteralSize; a session reads it once when it starts.
+	maxLiteral atomic.Int64
+	ownCommit  bool
 
 	// conns accepts within MaxConnsPerIP and tracks the connections for
 	// Shutdown.
@@ -149,6 +152,7 @@ func New(cfg Config) *Server {
 		s.ownCommit = true
 	}
 	s.cfg = cfg
+	s.maxLiteral.Store(cfg.MaxLiteralSize)
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	s.cidPrefix = hex.EncodeToString(b[:])
@@ -267,6 +271,16 @@ func (s *Server) setWaiting(ss *session, waiting bool) error {
 		return errShuttingDown
 	}
 	return err
+}
+
+// SetMaxLiteralSize changes the largest APPEND message (0: the default)
+// for sessions started from now on; open sessions keep theirs, which
+// they already announced in APPENDLIMIT (RFC 7889).
+func (s *Server) SetMaxLiteralSize(n int64) {
+	if n <= 0 {
+		n = DefaultMaxLiteralSize
+	}
+	s.maxLiteral.Store(n)
 }
 
 // Shutdown stops the listeners, says "* BYE" to sessions waiting for a

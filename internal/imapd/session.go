@@ -73,13 +73,15 @@ func bad(format string, args ...any) error {
 // session is one client connection. Everything runs on the connection's
 // goroutine; IDLE adds a second one that only reads "DONE" (idle.go).
 type session struct {
-	srv    *Server
-	nc     *netserve.Conn // as accepted: tells Shutdown whether we wait
-	conn   net.Conn       // the client connection; a *tls.Conn once TLS is on
-	remote netip.Addr
-	log    *slog.Logger
-	ctx    context.Context
-	cancel context.CancelFunc
+	srv *Server
+	// maxLiteral is the server's APPEND limit when the session began.
+	maxLiteral int64
+	nc         *netserve.Conn // as accepted: tells Shutdown whether we wait
+	conn       net.Conn       // the client connection; a *tls.Conn once TLS is on
+	remote     netip.Addr
+	log        *slog.Logger
+	ctx        context.Context
+	cancel     context.CancelFunc
 
 	tls        bool
 	compressed bool
@@ -106,7 +108,7 @@ type session struct {
 
 func newSession(srv *Server, nc *netserve.Conn, implicitTLS bool, log *slog.Logger) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &session{srv: srv, nc: nc, conn: nc.Conn, remote: nc.Remote, tls: implicitTLS, log: log, ctx: ctx, cancel: cancel}
+	return &session{srv: srv, maxLiteral: srv.maxLiteral.Load(), nc: nc, conn: nc.Conn, remote: nc.Remote, tls: implicitTLS, log: log, ctx: ctx, cancel: cancel}
 }
 
 // setupIO (re)builds the buffered reader, writer and the wire codec on rd
@@ -115,7 +117,7 @@ func (s *session) setupIO(rd io.Reader, wr io.Writer) {
 	s.br = bufio.NewReaderSize(rd, readBufferSize)
 	s.bw = bufio.NewWriterSize(wr, writeBufferSize)
 	r := wire.NewReader(s.br)
-	r.MaxLiteralSize = s.srv.cfg.MaxLiteralSize
+	r.MaxLiteralSize = s.maxLiteral
 	r.UTF8 = s.utf8
 	r.Continue = func() error {
 		s.w.Continuation("Ready for literal data")
@@ -393,7 +395,7 @@ func (s *session) capabilities() []string {
 		"NAMESPACE", "UIDPLUS", "MOVE", "UNSELECT", "SPECIAL-USE", "CREATE-SPECIAL-USE",
 		"CHILDREN", "LIST-EXTENDED", "LIST-STATUS", "STATUS=SIZE", "ESEARCH", "SEARCHRES",
 		"CONDSTORE", "QRESYNC", "QUOTA", "QUOTA=RES-STORAGE",
-		"APPENDLIMIT="+strconv.FormatInt(s.srv.cfg.MaxLiteralSize, 10), "MULTIAPPEND",
+		"APPENDLIMIT="+strconv.FormatInt(s.maxLiteral, 10), "MULTIAPPEND",
 		"BINARY", "SORT", "THREAD=REFERENCES", "THREAD=ORDEREDSUBJECT", "UTF8=ACCEPT")
 	if !s.compressed {
 		caps = append(caps, "COMPRESS=DEFLATE")

@@ -63,7 +63,7 @@ func (s *session) writeStatus(mb store.Mailbox, items []string) error {
 		case "HIGHESTMODSEQ":
 			s.w.Number64(mb.HighestModSeq)
 		case "APPENDLIMIT":
-			s.w.Number64(uint64(s.srv.cfg.MaxLiteralSize))
+			s.w.Number64(uint64(s.maxLiteral))
 		default:
 			s.w.Nil()
 		}

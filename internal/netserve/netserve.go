@@ -161,6 +161,14 @@ func (c *Conn) Close() error {
 }
 
 // track takes c on, or says why not.
+// SetMaxConnsPerIP changes Config.MaxConnsPerIP for the connections
+// accepted from now on; those open stay open even when over it.
+func (s *Server) SetMaxConnsPerIP(n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.MaxConnsPerIP = n
+}
+
 func (s *Server) track(c net.Conn, remote netip.Addr, idle, releaseOnClose bool) (*Conn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

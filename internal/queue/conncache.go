@@ -28,7 +28,9 @@ type connKey struct {
 	ip   string
 	port int
 	mode tlsPolicy
-	auth bool
+	// login is the smarthost user the session authenticated as ("" for
+	// none), so a changed login opens a new session.
+	login string
 }
 
 // smtpConn is an open SMTP session after EHLO (and STARTTLS, AUTH).

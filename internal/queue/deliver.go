@@ -100,7 +100,10 @@ type target struct {
 	// implicit: the host is the domain itself (no MX, RFC 5321 section
 	// 5.1), so "no address" is a permanent answer.
 	implicit bool
-	auth     bool // smarthost AUTH
+	// auth is the smarthost whose credentials AUTH sends (nil: no
+	// AUTH); the target carries it so a routing change during the
+	// attempt cannot pair one host with another's login.
+	auth *Smarthost
 }
 
 type tlsPolicy int
@@ -183,15 +186,19 @@ func (q *Queue) deliverRemote(ctx context.Context, e *Entry, domain string, rcpt
 // route (Via), the smarthost, a routed destination, or the MX hosts (RFC
 // 5321 section 5.1).
 func (q *Queue) targets(ctx context.Context, e *Entry, domain string) ([]target, *result) {
+	rt := q.Routing()
 	if r := e.Route; r != nil {
 		port := r.Port
 		if port == 0 {
-			port = q.cfg.SMTPPort
+			port = rt.SMTPPort
 		}
 		return []target{{host: r.Host, port: port}}, nil
 	}
-	if sh := q.cfg.Smarthost; sh != nil {
-		t := target{host: sh.Host, port: sh.Port, auth: sh.Username != ""}
+	if sh := rt.Smarthost; sh != nil {
+		t := target{host: sh.Host, port: sh.Port}
+		if sh.Username != "" {
+			t.auth = sh
+		}
 		switch sh.TLS {
 		case TLSImplicit:
 			t.tls = tlsImplicitTLS
@@ -212,7 +219,7 @@ func (q *Queue) targets(ctx context.Context, e *Entry, domain string) ([]target,
 		if d != nil {
 			port := d.Port
 			if port == 0 {
-				port = q.cfg.SMTPPort
+				port = rt.SMTPPort
 			}
 			return []target{{host: d.Host, port: port}}, nil
 		}
@@ -246,7 +253,7 @@ func (q *Queue) targets(ctx context.Context, e *Entry, domain string) ([]target,
 	}
 	ts := make([]target, 0, len(hosts))
 	for _, h := range hosts {
-		t := target{host: h, port: q.cfg.SMTPPort, implicit: implicit}
+		t := target{host: h, port: rt.SMTPPort, implicit: implicit}
 		if policy.enforced() {
 			// RFC 8461 section 4.1: only MX hosts the policy names.
 			if !policy.Matches(h) {
@@ -342,7 +349,10 @@ type hostError struct {
 // ended with the message accepted is kept for the next message to the
 // same host.
 func (q *Queue) attempt(ctx context.Context, t target, ip string, e *Entry, rcpts []string, body io.ReadSeeker, mode tlsPolicy) ([]*result, *hostError) {
-	key := connKey{host: t.host, ip: ip, port: t.port, mode: mode, auth: t.auth}
+	key := connKey{host: t.host, ip: ip, port: t.port, mode: mode}
+	if t.auth != nil {
+		key.login = t.auth.Username
+	}
 	if sc := q.conns.get(key); sc != nil {
 		rs, herr, keep := q.transact(ctx, t, ip, sc, e, rcpts, body, true)
 		if herr == nil {
@@ -394,7 +404,7 @@ func hostErr(t target, ip string, r *result) *hostError {
 func (q *Queue) connect(ctx context.Context, t target, ip string, mode tlsPolicy) (*smtpConn, *hostError) {
 	remote := t.host
 	d := net.Dialer{Timeout: q.cfg.DialTimeout}
-	if src := net.ParseIP(q.cfg.SourceAddress); src != nil && (src.To4() != nil) == (net.ParseIP(ip).To4() != nil) {
+	if src := net.ParseIP(q.Routing().SourceAddress); src != nil && (src.To4() != nil) == (net.ParseIP(ip).To4() != nil) {
 		d.LocalAddr = &net.TCPAddr{IP: src}
 	}
 	conn, err := d.DialContext(ctx, "tcp", net.JoinHostPort(ip, strconv.Itoa(t.port)))
@@ -426,12 +436,11 @@ func (q *Queue) connect(ctx context.Context, t target, ip string, mode tlsPolicy
 		return nil, hostErr(t, ip, fromSMTPError(err, remote))
 	}
 	q.cfg.Metrics.connection(true, usedTLS)
-	if t.auth {
+	if sh := t.auth; sh != nil {
 		if !usedTLS && mode != tlsOff {
 			c.Close()
 			return nil, hostErr(t, ip, temporary("4.7.0", "refusing to send credentials without TLS"))
 		}
-		sh := q.cfg.Smarthost
 		if err := c.Auth(sasl.NewPlainClient("", sh.Username, sh.Password)); err != nil {
 			// A refused login is a configuration problem of ours:
 			// keep the mail and retry once it is fixed.

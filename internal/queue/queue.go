@@ -27,6 +27,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"mailport/internal/blob"
@@ -138,7 +139,8 @@ type Config struct {
 	// Hostname is the name in EHLO, in Reporting-MTA and in the DSN's From.
 	Hostname string
 	// SMTPPort is the port of remote MX hosts (mailport.toml [queue]
-	// smtp_port); default 25.
+	// smtp_port); default 25. It, SourceAddress and Smarthost are the
+	// starting Routing (with MaxMessageBytes); SetRouting changes them.
 	SMTPPort int
 	// Smarthost, when set, receives all outbound mail.
 	Smarthost *Smarthost
@@ -221,15 +223,16 @@ type Queue struct {
 
 	// conns keeps SMTP connections open between messages to one host.
 	conns *connCache
+
+	// routing is read once per use by delivery attempts and replaced
+	// whole by SetRouting.
+	routing atomic.Pointer[Routing]
 }
 
 // New opens (creating if needed) the queue in cfg.Dir.
 func New(cfg Config) (*Queue, error) {
 	if cfg.Dir == "" || cfg.Blobs == nil || cfg.Hostname == "" {
 		return nil, errors.New("queue: Dir, Blobs and Hostname are required")
-	}
-	if cfg.SMTPPort == 0 {
-		cfg.SMTPPort = 25
 	}
 	if cfg.Lifetime <= 0 {
 		cfg.Lifetime = 5 * 24 * time.Hour
@@ -246,9 +249,6 @@ func New(cfg Config) (*Queue, error) {
 	if cfg.MaxRecipients <= 0 {
 		cfg.MaxRecipients = 1000
 	}
-	if cfg.SourceAddress != "" && net.ParseIP(cfg.SourceAddress) == nil {
-		return nil, fmt.Errorf("queue: source address %q is not an IP address", cfg.SourceAddress)
-	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 30 * time.Second
 	}
@@ -264,8 +264,52 @@ func New(cfg Config) (*Queue, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	if cfg.Smarthost != nil {
-		sh := *cfg.Smarthost
+	q := &Queue{
+		cfg:      cfg,
+		log:      cfg.Logger.With("component", "queue"),
+		wake:     make(chan struct{}, 1),
+		closing:  make(chan struct{}),
+		inflight: map[string]bool{},
+		conns:    newConnCache(),
+	}
+	if err := q.SetRouting(Routing{SMTPPort: cfg.SMTPPort, SourceAddress: cfg.SourceAddress, Smarthost: cfg.Smarthost, MaxMessageBytes: cfg.MaxMessageBytes}); err != nil {
+		return nil, err
+	}
+	d, err := openDB(context.Background(), filepath.Join(cfg.Dir, "queue.db"), cfg.Blobs, q.log)
+	if err != nil {
+		return nil, err
+	}
+	q.db = d
+	return q, nil
+}
+
+// Routing is where the queue sends mail: the settings an administrator
+// may change while mailport runs (mailport.toml [queue]). A Routing is
+// never changed once the queue holds it; SetRouting replaces it whole.
+type Routing struct {
+	// SMTPPort is the port of remote MX hosts; 0 is 25.
+	SMTPPort int
+	// SourceAddress is Config.SourceAddress.
+	SourceAddress string
+	// Smarthost, when set, receives all outbound mail.
+	Smarthost *Smarthost
+	// MaxMessageBytes is Config.MaxMessageBytes: what the servers that
+	// queue mail accept grows with it, so it changes with them.
+	MaxMessageBytes int64
+}
+
+// SetRouting makes the next delivery attempts use r; attempts already
+// connected finish where they are. Config.SMTPPort, SourceAddress and
+// Smarthost are the routing New starts with.
+func (q *Queue) SetRouting(r Routing) error {
+	if r.SMTPPort == 0 {
+		r.SMTPPort = 25
+	}
+	if r.SourceAddress != "" && net.ParseIP(r.SourceAddress) == nil {
+		return fmt.Errorf("queue: source address %q is not an IP address", r.SourceAddress)
+	}
+	if r.Smarthost != nil {
+		sh := *r.Smarthost
 		if sh.TLS == "" {
 			sh.TLS = TLSStartTLS
 		}
@@ -275,23 +319,14 @@ func New(cfg Config) (*Queue, error) {
 				sh.Port = 465
 			}
 		}
-		cfg.Smarthost = &sh
+		r.Smarthost = &sh
 	}
-	log := cfg.Logger.With("component", "queue")
-	d, err := openDB(context.Background(), filepath.Join(cfg.Dir, "queue.db"), cfg.Blobs, log)
-	if err != nil {
-		return nil, err
-	}
-	return &Queue{
-		cfg:      cfg,
-		db:       d,
-		log:      log,
-		wake:     make(chan struct{}, 1),
-		closing:  make(chan struct{}),
-		inflight: map[string]bool{},
-		conns:    newConnCache(),
-	}, nil
+	q.routing.Store(&r)
+	return nil
 }
+
+// Routing is the routing the next delivery attempt uses.
+func (q *Queue) Routing() Routing { return *q.routing.Load() }
 
 // Close stops Run (waiting for deliveries in progress to record their
 // results) and closes the queue file.
@@ -339,7 +374,7 @@ func (q *Queue) Enqueue(ctx context.Context, from string, rcpts []string, body i
 		return "", err
 	}
 	cr := &eightBitReader{r: body}
-	id, size, err := q.cfg.Blobs.Put(ctx, cr, q.cfg.MaxMessageBytes)
+	id, size, err := q.cfg.Blobs.Put(ctx, cr, q.Routing().MaxMessageBytes)
 	if err != nil {
 		return "", fmt.Errorf("queue: store message: %w", err)
 	}
@@ -375,7 +410,7 @@ func (q *Queue) EnqueueLink(ctx context.Context, from string, rcpts []string, bl
 		return "", fmt.Errorf("queue: offset %d beyond the message (%d octets)", skip, fi.Size())
 	}
 	size := fi.Size() - skip
-	if q.cfg.MaxMessageBytes > 0 && size > q.cfg.MaxMessageBytes {
+	if max := q.Routing().MaxMessageBytes; max > 0 && size > max {
 		return "", fmt.Errorf("queue: store message: %w", blob.ErrTooLarge)
 	}
 	// The 8BITMIME decision needs one read of the content; it is in the

@@ -137,7 +137,7 @@ func (q *Queue) process(ctx context.Context, e *Entry) {
 			key, g.local = "local "+r.Address, true
 		} else if e.Route != nil {
 			key = "route"
-		} else if q.cfg.Smarthost != nil {
+		} else if q.Routing().Smarthost != nil {
 			key = "smarthost"
 		}
 		if groups[key] == nil {

@@ -42,6 +42,7 @@ func (s *Server) startHTTP(authn *auth.Authenticator, resolver dns.Resolver) err
 		DNSServer:  dnsServer(s),
 		DNSOptions: dnsrecords.Options{MTASTSMode: dnsrecords.DefaultMTASTSMode},
 		Settings:   api.SettingsFromConfig(cfg),
+		Apply:      s.Apply,
 		ConfigDir:  cfg.Dir,
 		Logger:     s.Logger,
 	})

@@ -87,6 +87,11 @@ type Server struct {
 	sweepStop context.CancelFunc
 	sweepDone chan struct{}
 
+	// live is the configuration in effect: Config as started, with
+	// what Apply changed since.
+	liveMu sync.Mutex
+	live   config.Config
+
 	mu    sync.Mutex
 	addrs map[string]string
 	wg    sync.WaitGroup
@@ -144,6 +149,7 @@ func Start(ctx context.Context, cfg config.Config, log *slog.Logger, opts ...Opt
 
 func (s *Server) start(o options) error {
 	cfg := s.Config
+	s.live = cfg
 	tlsConfig, err := certs.Load(cfg.Path(cfg.TLS.CertFile), cfg.Path(cfg.TLS.KeyFile))
 	if err != nil {
 		return err
@@ -207,17 +213,18 @@ func (s *Server) start(o options) error {
 	if err != nil {
 		return err
 	}
+	rt := queueRouting(cfg, relayHost)
 	s.queue, err = queue.New(queue.Config{
-		Smarthost:       relayHost,
+		Smarthost:       rt.Smarthost,
 		Dir:             cfg.Dir,
 		Blobs:           s.Blobs,
 		Resolver:        resolver,
 		Hostname:        cfg.Hostname,
-		SMTPPort:        cfg.Queue.SMTPPort,
-		SourceAddress:   cfg.Queue.SourceAddress,
+		SMTPPort:        rt.SMTPPort,
+		SourceAddress:   rt.SourceAddress,
 		Policy:          policies,
 		Backoff:         o.queueBackoff,
-		MaxMessageBytes: lim.MaxMessageBytes + 64<<10, // room for our trace fields
+		MaxMessageBytes: rt.MaxMessageBytes,
 		IsLocal:         local.isLocal,
 		LocalDeliver:    local.deliver,
 		Logger:          s.Logger,
@@ -236,28 +243,22 @@ func (s *Server) start(o options) error {
 	}()
 	out := &outbound{q: s.queue, dir: s.Directory, srs: rewriter, log: s.Logger}
 	smtpCfg := smtpd.Config{
-		Hostname:        cfg.Hostname,
-		TLS:             tlsConfig,
-		Directory:       s.Directory,
-		Deliverer:       deliverer,
-		Auth:            authn,
-		Metrics:         s.Metrics,
-		Logger:          s.Logger,
-		Outbound:        out,
-		SRS:             rewriter,
-		MaxMessageBytes: lim.MaxMessageBytes,
-		MaxRecipients:   lim.MaxRecipients,
-		MaxLineLength:   lim.MaxLineLength,
-		MaxConnsPerIP:   lim.MaxConnsPerIP,
-		ReadTimeout:     time.Duration(lim.SMTPTimeoutSecs) * time.Second,
-		WriteTimeout:    time.Duration(lim.SMTPTimeoutSecs) * time.Second,
+		Hostname:  cfg.Hostname,
+		TLS:       tlsConfig,
+		Directory: s.Directory,
+		Deliverer: deliverer,
+		Auth:      authn,
+		Metrics:   s.Metrics,
+		Logger:    s.Logger,
+		Outbound:  out,
+		SRS:       rewriter,
 	}
 	s.smtp = smtpd.New(smtpCfg)
+	s.smtp.SetLimits(smtpLimits(cfg, false))
 	subCfg := smtpCfg
 	subCfg.Submission = true
-	subCfg.MaxMessagesPerHour = cfg.Submission.MaxMessagesPerHour
-	subCfg.MaxSubmissionRecipients = cfg.Submission.MaxRecipients
 	s.sub = smtpd.New(subCfg)
+	s.sub.SetLimits(smtpLimits(cfg, true))
 	s.pop3 = pop3d.NewServer(pop3d.Config{
 		Hostname:      cfg.Hostname,
 		TLS:           tlsConfig,

@@ -92,9 +92,9 @@ func (s *submissionSession) Mail(from string, opts *smtp.MailOptions) error {
 		return s.refuse("auth_required", &delivery.Error{Code: 530, Enhanced: [3]int{5, 7, 0},
 			Message: "authentication required"}, "from", from)
 	}
-	if !s.srv.rate.allow(login) {
+	if max := s.lim.MaxMessagesPerHour; !s.srv.rate.allow(login, max) {
 		return s.refuse("sending_limit", &delivery.Error{Code: 450, Enhanced: [3]int{4, 7, 1},
-			Message: fmt.Sprintf("sending limit: at most %d messages per hour, try again later", s.srv.cfg.MaxMessagesPerHour)}, "login", login)
+			Message: fmt.Sprintf("sending limit: at most %d messages per hour, try again later", max)}, "login", login)
 	}
 	// The envelope sender must be the user's (issue 4); the From field
 	// is checked at the end of DATA (fromStage).

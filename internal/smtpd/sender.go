@@ -115,7 +115,6 @@ func (s fromStage) Process(ctx context.Context, d *delivery.Delivery) error {
 // every count from zero, which only ever lets a user send more, never
 // less, than the limit allows.
 type rateLimiter struct {
-	max    int
 	window time.Duration
 	now    func() time.Time
 
@@ -123,8 +122,8 @@ type rateLimiter struct {
 	sent map[string][]time.Time
 }
 
-func newRateLimiter(max int) *rateLimiter {
-	return &rateLimiter{max: max, window: time.Hour, now: time.Now, sent: map[string][]time.Time{}}
+func newRateLimiter() *rateLimiter {
+	return &rateLimiter{window: time.Hour, now: time.Now, sent: map[string][]time.Time{}}
 }
 
 // prune drops timestamps out of the window; mu must be held.
@@ -143,26 +142,28 @@ func (r *rateLimiter) prune(login string, now time.Time) []time.Time {
 	return ts
 }
 
-// allow reports whether login may start another message.
-func (r *rateLimiter) allow(login string) bool {
-	if r == nil || r.max <= 0 {
+// allow reports whether login may start another message under max per
+// hour (0: no limit). max is passed in, not kept, because the limit can
+// change while the counts go on (Server.SetLimits).
+func (r *rateLimiter) allow(login string, max int) bool {
+	if r == nil || max <= 0 {
 		return true
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return len(r.prune(login, r.now())) < r.max
+	return len(r.prune(login, r.now())) < max
 }
 
-// record counts one accepted message of login.
-func (r *rateLimiter) record(login string) {
-	if r == nil || r.max <= 0 {
+// record counts one accepted message of login under max per hour.
+func (r *rateLimiter) record(login string, max int) {
+	if r == nil || max <= 0 {
 		return
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.now()
 	ts := r.prune(login, now)
-	if len(ts) >= r.max {
+	if len(ts) >= max {
 		// Concurrent sessions passed allow together; the window holds
 		// at most max entries so memory stays bounded.
 		ts = ts[1:]

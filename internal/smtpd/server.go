@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -96,47 +97,86 @@ type Config struct {
 	Submission bool
 }
 
+// Limits are the limits a Server may change while it runs (SetLimits):
+// a connection keeps those it was accepted with, so one session never
+// sees two sets. Zero values take Config's defaults.
+type Limits struct {
+	MaxMessageBytes         int64
+	MaxRecipients           int
+	MaxLineLength           int
+	MaxConnsPerIP           int
+	ReadTimeout             time.Duration
+	WriteTimeout            time.Duration
+	MaxMessagesPerHour      int
+	MaxSubmissionRecipients int
+}
+
+// withDefaults fills the zero limits.
+func (l Limits) withDefaults() Limits {
+	if l.MaxMessageBytes <= 0 {
+		l.MaxMessageBytes = 50 << 20
+	}
+	if l.MaxRecipients <= 0 {
+		l.MaxRecipients = 100
+	}
+	if l.MaxLineLength <= 0 {
+		l.MaxLineLength = 2000
+	}
+	if l.MaxConnsPerIP <= 0 {
+		l.MaxConnsPerIP = 20
+	}
+	if l.ReadTimeout <= 0 {
+		l.ReadTimeout = 5 * time.Minute
+	}
+	if l.WriteTimeout <= 0 {
+		l.WriteTimeout = time.Minute
+	}
+	return l
+}
+
 // Server is one SMTP service (MX or submission) over any number of
 // listeners.
 type Server struct {
 	cfg   Config
-	smtp  *smtp.Server
 	log   *slog.Logger
 	m     *metrics.Metrics
 	proto string // metrics label: "smtp" or "submission"
 
 	// conns accepts within MaxConnsPerIP and tracks the connections for
-	// Shutdown; go-smtp runs the accept loop.
+	// Shutdown; go-smtp runs each connection.
 	conns *netserve.Server
 
 	ctx    context.Context // for deliveries; cancelled when Shutdown gives up
 	cancel context.CancelFunc
 
 	rate *rateLimiter // submission only
+
+	// go-smtp reads its limits from its Server's fields throughout a
+	// connection, so they cannot change under it: each set of Limits
+	// gets its own go-smtp server (a generation), new connections are
+	// handed to the newest, and older ones keep serving theirs.
+	genMu   sync.Mutex
+	gen     *generation
+	oldGens []*generation
+}
+
+// generation is one go-smtp server with the limits it was built with,
+// fed the accepted connections through handoff.
+type generation struct {
+	lim     Limits
+	smtp    *smtp.Server
+	handoff *handoffListener
 }
 
 // New returns a server for cfg.
 func New(cfg Config) *Server {
-	if cfg.MaxMessageBytes <= 0 {
-		cfg.MaxMessageBytes = 50 << 20
-	}
-	if cfg.MaxRecipients <= 0 {
-		cfg.MaxRecipients = 100
-	}
-	if cfg.MaxLineLength <= 0 {
-		cfg.MaxLineLength = 2000
-	}
-	if cfg.MaxConnsPerIP <= 0 {
-		cfg.MaxConnsPerIP = 20
-	}
+	lim := Limits{
+		MaxMessageBytes: cfg.MaxMessageBytes, MaxRecipients: cfg.MaxRecipients, MaxLineLength: cfg.MaxLineLength,
+		MaxConnsPerIP: cfg.MaxConnsPerIP, ReadTimeout: cfg.ReadTimeout, WriteTimeout: cfg.WriteTimeout,
+		MaxMessagesPerHour: cfg.MaxMessagesPerHour, MaxSubmissionRecipients: cfg.MaxSubmissionRecipients,
+	}.withDefaults()
 	if cfg.MaxErrors <= 0 {
 		cfg.MaxErrors = 20
-	}
-	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = 5 * time.Minute
-	}
-	if cfg.WriteTimeout <= 0 {
-		cfg.WriteTimeout = time.Minute
 	}
 	if cfg.Hostname == "" {
 		cfg.Hostname = "localhost"
@@ -152,11 +192,11 @@ func New(cfg Config) *Server {
 		log:   cfg.Logger,
 		m:     cfg.Metrics,
 		proto: "smtp",
-		conns: netserve.New(netserve.Config{MaxConnsPerIP: cfg.MaxConnsPerIP}),
+		conns: netserve.New(netserve.Config{MaxConnsPerIP: lim.MaxConnsPerIP}),
 	}
 	if cfg.Submission {
 		s.proto = "submission"
-		s.rate = newRateLimiter(cfg.MaxMessagesPerHour)
+		s.rate = newRateLimiter()
 	}
 	// The stages this server relies on; a Deliverer shared by the MX and
 	// submission servers gets each once (they act only on the envelopes
@@ -179,23 +219,55 @@ func New(cfg Config) *Server {
 		}
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.gen = s.newGeneration(lim)
+	return s
+}
 
-	ss := smtp.NewServer(backend{s})
-	ss.Domain = cfg.Hostname
-	ss.TLSConfig = cfg.TLS
-	ss.MaxMessageBytes = cfg.MaxMessageBytes
+// newGeneration starts a go-smtp server with lim.
+func (s *Server) newGeneration(lim Limits) *generation {
+	g := &generation{lim: lim, handoff: newHandoffListener()}
+	ss := smtp.NewServer(backend{s, g})
+	ss.Domain = s.cfg.Hostname
+	ss.TLSConfig = s.cfg.TLS
+	ss.MaxMessageBytes = lim.MaxMessageBytes
 	// Counted by the session instead, so refusals are logged and counted.
 	ss.MaxRecipients = 0
-	ss.MaxLineLength = cfg.MaxLineLength
-	ss.ReadTimeout = cfg.ReadTimeout
-	ss.WriteTimeout = cfg.WriteTimeout
+	ss.MaxLineLength = lim.MaxLineLength
+	ss.ReadTimeout = lim.ReadTimeout
+	ss.WriteTimeout = lim.WriteTimeout
 	ss.EnableSMTPUTF8 = true
 	// go-smtp only offers AUTH over TLS unless this is set; the session
 	// applies auth.PlaintextAllowed (TLS or loopback) itself.
 	ss.AllowInsecureAuth = true
 	ss.ErrorLog = errorLog{s.log}
-	s.smtp = ss
-	return s
+	g.smtp = ss
+	go ss.Serve(g.handoff)
+	return g
+}
+
+// Limits returns the limits new connections get.
+func (s *Server) Limits() Limits {
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	return s.gen.lim
+}
+
+// SetLimits makes connections accepted from now on use lim (zero values
+// take the defaults); connections already open keep theirs.
+func (s *Server) SetLimits(lim Limits) {
+	lim = lim.withDefaults()
+	s.genMu.Lock()
+	defer s.genMu.Unlock()
+	if lim == s.gen.lim || s.isShutting() {
+		return
+	}
+	s.conns.SetMaxConnsPerIP(lim.MaxConnsPerIP)
+	old := s.gen
+	s.gen = s.newGeneration(lim)
+	// The old generation takes no new connections; its Serve returns
+	// and its connections run on until they end (Shutdown waits).
+	old.handoff.Close()
+	s.oldGens = append(s.oldGens, old)
 }
 
 // ensureStage inserts st before the stage named before unless a stage of
@@ -226,7 +298,7 @@ func (l errorLog) Println(v ...any) {
 // Serve accepts plain connections (STARTTLS offered when Config.TLS is
 // set) until Shutdown. It returns nil after Shutdown.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.serve(trackingListener{s.conns.Listen(ln, s.refuser(false)), s})
+	return s.serve(trackingListener{s.conns.Listen(ln, s.refuser(false)), s}, nil)
 }
 
 // ServeTLS accepts implicit-TLS connections (RFC 8314, port 465).
@@ -234,19 +306,36 @@ func (s *Server) ServeTLS(ln net.Listener) error {
 	if s.cfg.TLS == nil {
 		return errors.New("smtpd: ServeTLS needs Config.TLS")
 	}
-	return s.serve(tls.NewListener(trackingListener{s.conns.Listen(ln, s.refuser(true)), s}, s.cfg.TLS))
+	return s.serve(trackingListener{s.conns.Listen(ln, s.refuser(true)), s}, s.cfg.TLS)
 }
 
-func (s *Server) serve(ln net.Listener) error {
+// serve accepts from ln and hands each connection (wrapped in TLS when
+// tlsConfig is set; go-smtp does the handshake) to the newest generation.
+func (s *Server) serve(ln net.Listener, tlsConfig *tls.Config) error {
 	if s.isShutting() {
 		ln.Close()
 		return smtp.ErrServerClosed
 	}
-	err := s.smtp.Serve(ln)
-	if err != nil && s.isShutting() {
-		return nil
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if s.isShutting() {
+				return nil
+			}
+			return err
+		}
+		if tlsConfig != nil {
+			c = tls.Server(c, tlsConfig)
+		}
+		s.genMu.Lock()
+		g := s.gen
+		s.genMu.Unlock()
+		if !g.handoff.give(c) {
+			// Replaced or shut down between the lock and here: the
+			// client retries.
+			c.Close()
+		}
 	}
-	return err
 }
 
 func (s *Server) isShutting() bool {
@@ -270,20 +359,28 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return err
 	}
 	// Our connections are gone; go-smtp waits for its goroutines.
-	err := s.smtp.Shutdown(ctx)
-	if errors.Is(err, smtp.ErrServerClosed) {
-		err = nil
+	s.genMu.Lock()
+	gens := append([]*generation{s.gen}, s.oldGens...)
+	s.genMu.Unlock()
+	var errs []error
+	for _, g := range gens {
+		// Closed here too: go-smtp closes only the listeners its Serve
+		// registered, and a new generation's may not have yet.
+		g.handoff.Close()
+		if err := g.smtp.Shutdown(ctx); err != nil && !errors.Is(err, smtp.ErrServerClosed) {
+			errs = append(errs, err)
+		}
 	}
 	s.cancel()
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	return err
+	return errors.Join(errs...)
 }
 
 // track wraps a connection netserve took on; metrics and the log see it.
 func (s *Server) track(nc *netserve.Conn) *trackedConn {
-	tc := &trackedConn{Conn: nc, srv: s, cid: newCID(), ip: nc.Remote, readTimeout: s.cfg.ReadTimeout}
+	tc := &trackedConn{Conn: nc, srv: s, cid: newCID(), ip: nc.Remote, readTimeout: s.Limits().ReadTimeout}
 	s.m.Connections.WithLabelValues(s.proto).Inc()
 	s.m.ActiveConnections.WithLabelValues(s.proto).Inc()
 	s.log.Info("connection", "cid", tc.cid, "remote", tc.ip.String())
@@ -310,8 +407,12 @@ func (s *Server) endTransfer(c *trackedConn) {
 	}
 }
 
-// backend creates a session per EHLO/HELO (and again after STARTTLS).
-type backend struct{ s *Server }
+// backend creates a session per EHLO/HELO (and again after STARTTLS)
+// with the limits of its generation.
+type backend struct {
+	s   *Server
+	gen *generation
+}
 
 func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	tc := findTracked(c.Conn())
@@ -321,6 +422,7 @@ func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	_, isTLS := c.TLSConnectionState()
 	sess := &session{
 		srv:  b.s,
+		lim:  b.gen.lim,
 		tc:   tc,
 		tls:  isTLS,
 		helo: c.Hostname(),

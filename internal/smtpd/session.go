@@ -19,7 +19,9 @@ import (
 // the MX port. Its fields are guarded by mu because go-smtp runs Data for
 // BDAT in its own goroutine while it keeps reading commands.
 type session struct {
-	srv  *Server
+	srv *Server
+	// lim are the limits of the connection's generation.
+	lim  Limits
 	tc   *trackedConn
 	log  *slog.Logger
 	tls  bool
@@ -99,13 +101,13 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if env == nil {
 		return smtpErr(503, [3]int{5, 5, 1}, "MAIL first")
 	}
-	if len(env.RcptTo) >= s.srv.cfg.MaxRecipients {
+	if len(env.RcptTo) >= s.lim.MaxRecipients {
 		// RFC 5321 section 4.5.3.1.10: 452 for too many recipients;
 		// RFC 3463 4.5.3.
 		return s.refuse("too_many_recipients", &delivery.Error{Code: 452, Enhanced: [3]int{4, 5, 3},
-			Message: fmt.Sprintf("too many recipients (at most %d per message)", s.srv.cfg.MaxRecipients)}, "rcpt", to)
+			Message: fmt.Sprintf("too many recipients (at most %d per message)", s.lim.MaxRecipients)}, "rcpt", to)
 	}
-	if max := s.srv.cfg.MaxSubmissionRecipients; s.srv.cfg.Submission && max > 0 && len(env.RcptTo) >= max {
+	if max := s.lim.MaxSubmissionRecipients; s.srv.cfg.Submission && max > 0 && len(env.RcptTo) >= max {
 		// The per-user sending limit (issue 4): 450 4.7.1, the message
 		// can be sent again to the rest.
 		return s.refuse("sending_limit", &delivery.Error{Code: 450, Enhanced: [3]int{4, 7, 1},
@@ -347,7 +349,8 @@ func (s *session) Data(r io.Reader) error {
 	defer s.srv.endTransfer(s.tc)
 
 	dl := s.srv.cfg.Deliverer
-	d := dl.NewDelivery(env, &lineEndingReader{r: r, maxLine: s.srv.cfg.MaxLineLength})
+	d := dl.NewDelivery(env, &lineEndingReader{r: r, maxLine: s.lim.MaxLineLength})
+	d.MaxMessageBytes = s.lim.MaxMessageBytes
 	d.Log = d.Log.With("cid", s.tc.cid, "remote", s.tc.ip.String())
 	err := dl.Deliver(s.srv.ctx, d)
 	if err != nil {
@@ -356,7 +359,7 @@ func (s *session) Data(r io.Reader) error {
 	}
 	s.srv.m.MessagesAccepted.WithLabelValues(s.srv.proto).Inc()
 	if env.AuthUser != "" {
-		s.srv.rate.record(env.AuthUser)
+		s.srv.rate.record(env.AuthUser, s.lim.MaxMessagesPerHour)
 	}
 	stored := 0
 	for _, r := range env.Recipients {

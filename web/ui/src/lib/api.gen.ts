@@ -604,7 +604,7 @@ export type paths = {
         };
         /**
          * Server settings (MasterAdmins only)
-         * @description The settings of mailport.toml that shape the service, as saved in the file; restart_required lists those whose saved value takes effect when mailport restarts.
+         * @description The settings of mailport.toml that shape the service, as saved in the file; restart_required lists those whose saved value is not the running one and takes effect when mailport restarts.
          */
         get: operations["getSettings"];
         put?: never;
@@ -614,7 +614,7 @@ export type paths = {
         head?: never;
         /**
          * Change server settings (MasterAdmins only)
-         * @description Changes the given settings of [limits], [submission] and [queue] (smtp_port, source_address, smarthost, smarthost_tls) in mailport.toml, which is rewritten atomically with its other contents, comments included, left as they were. mailport reads these settings when it starts, so each change is listed in restart_required until it restarts. Listeners, ports, TLS, the database and the smarthost credentials are changed in the file only. A value the server refuses is a 422 naming it in error.fields (body.queue.smarthost).
+         * @description Changes the given settings of [limits], [submission] and [queue] (smtp_port, source_address, smarthost, smarthost_tls) in mailport.toml, which is rewritten atomically with its other contents, comments included, left as they were. The limits of SMTP and submission (max_message_bytes, max_recipients, max_line_length, smtp_timeout_seconds), [submission] and [queue] take effect at once: new connections, SMTP transactions and delivery attempts use them, connections already open keep the values they started with. The others (max_connections_per_ip, pop3_timeout_seconds, the imap_* limits, shutdown_wait_seconds) are listed in restart_required until mailport restarts. Listeners, ports, TLS, the database and the smarthost credentials are changed in the file only. A value the server refuses is a 422 naming it in error.fields (body.queue.smarthost).
          */
         patch: operations["updateSettings"];
         trace?: never;

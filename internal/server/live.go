@@ -1,0 +1,78 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"mailport/internal/config"
+	"mailport/internal/queue"
+	"mailport/internal/smtpd"
+)
+
+// Apply puts the settings of cfg that can change at run time into
+// effect and returns the configuration now running: cfg's values for
+// those, the started ones for the rest (listeners, TLS, the database,
+// the POP3/IMAP connection limits and timeouts, the per-IP limit the
+// SMTP and POP3 listeners share, shutdown_wait_seconds). Connections
+// already open keep the limits they started with; new connections, SMTP
+// transactions and delivery attempts get the new ones.
+func (s *Server) Apply(cfg config.Config) (config.Config, error) {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	run := s.live
+	run.Limits.MaxMessageBytes = cfg.Limits.MaxMessageBytes
+	run.Limits.MaxRecipients = cfg.Limits.MaxRecipients
+	run.Limits.MaxLineLength = cfg.Limits.MaxLineLength
+	run.Limits.SMTPTimeoutSecs = cfg.Limits.SMTPTimeoutSecs
+	run.Submission = cfg.Submission
+	run.Queue = cfg.Queue
+	relay, err := smarthost(run.Queue)
+	if err != nil {
+		return s.live, fmt.Errorf("apply settings: %w", err)
+	}
+	if err := s.queue.SetRouting(queueRouting(run, relay)); err != nil {
+		return s.live, fmt.Errorf("apply settings: %w", err)
+	}
+	s.smtp.SetLimits(smtpLimits(run, false))
+	s.sub.SetLimits(smtpLimits(run, true))
+	s.imap.SetMaxLiteralSize(run.Limits.MaxMessageBytes)
+	s.live = run
+	return run, nil
+}
+
+// Running is the configuration in effect (Apply's result).
+func (s *Server) Running() config.Config {
+	s.liveMu.Lock()
+	defer s.liveMu.Unlock()
+	return s.live
+}
+
+// smtpLimits are the SMTP server limits of cfg; submission adds the
+// per-user ones.
+func smtpLimits(cfg config.Config, submission bool) smtpd.Limits {
+	lim := cfg.Limits
+	l := smtpd.Limits{
+		MaxMessageBytes: lim.MaxMessageBytes,
+		MaxRecipients:   lim.MaxRecipients,
+		MaxLineLength:   lim.MaxLineLength,
+		MaxConnsPerIP:   lim.MaxConnsPerIP,
+		ReadTimeout:     time.Duration(lim.SMTPTimeoutSecs) * time.Second,
+		WriteTimeout:    time.Duration(lim.SMTPTimeoutSecs) * time.Second,
+	}
+	if submission {
+		l.MaxMessagesPerHour = cfg.Submission.MaxMessagesPerHour
+		l.MaxSubmissionRecipients = cfg.Submission.MaxRecipients
+	}
+	return l
+}
+
+// queueRouting is the queue's Routing for cfg; relay is smarthost's.
+func queueRouting(cfg config.Config, relay *queue.Smarthost) queue.Routing {
+	return queue.Routing{
+		SMTPPort:      cfg.Queue.SMTPPort,
+		SourceAddress: cfg.Queue.SourceAddress,
+		Smarthost:     relay,
+		// Room for our trace fields.
+		MaxMessageBytes: cfg.Limits.MaxMessageBytes + 64<<10,
+	}
+}
