@@ -14,15 +14,6 @@ import { browserSuite, checkA11y, go, signIn, skipReason, viewports } from './ha
 const suite = browserSuite();
 const accounts = () => suite.server.accounts;
 
-/** checkSchemes runs checkA11y in the light and the dark colour scheme, leaving the page light. */
-async function checkSchemes(page, label) {
-  for (const colorScheme of ['light', 'dark']) {
-    await page.emulateMedia({ colorScheme });
-    await checkA11y(page, `${label} (${colorScheme})`);
-  }
-  await page.emulateMedia({ colorScheme: 'light' });
-}
-
 /** focused describes the focused element: its id, its link path, or its text. */
 function focused(page) {
   return page.evaluate(() => {
@@ -59,12 +50,12 @@ describe('accessibility of the portal’s states', { skip: skipReason }, () => {
     it(`the login page, empty and with a refused sign-in, at ${width} width`, async () => {
       const page = await suite.open(viewport);
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-      await checkSchemes(page, `login at ${width} width`);
+      await checkA11y(page, `login at ${width} width`);
       await page.getByLabel('Login').fill('admin');
       await page.getByLabel('Password').fill('not-the-password');
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.getByRole('alert').first().waitFor();
-      await checkSchemes(page, `refused login at ${width} width`);
+      await checkA11y(page, `refused login at ${width} width`);
     });
   }
 
@@ -76,21 +67,21 @@ describe('accessibility of the portal’s states', { skip: skipReason }, () => {
     await page.getByLabel('Domain name').fill('not a domain');
     await page.getByRole('button', { name: 'Add domain' }).click();
     await page.getByText('Enter a name like example.com').waitFor();
-    await checkSchemes(page, 'Domains with an invalid name');
+    await checkA11y(page, 'Domains with an invalid name');
     await page.getByLabel('Domain name').fill('shop.test');
     await page.getByRole('button', { name: 'Add domain' }).click();
     await page.getByRole('status').filter({ hasText: 'shop.test was added.' }).waitFor();
-    await checkSchemes(page, 'Domains with a success notice');
+    await checkA11y(page, 'Domains with a success notice');
 
     await page.getByRole('button', { name: 'Delete shop.test' }).click();
     await page.getByRole('group', { name: 'Confirm deleting shop.test' }).waitFor();
-    await checkSchemes(page, 'Domains with a delete confirmation');
+    await checkA11y(page, 'Domains with a delete confirmation');
 
     await go(page, 'Mailboxes');
     const row = page.locator('li[data-key="alice@example.test"]');
     await row.getByRole('button', { name: 'Edit alice@example.test' }).click();
     await row.getByLabel('Display name').waitFor();
-    await checkSchemes(page, 'Mailboxes with an open edit form');
+    await checkA11y(page, 'Mailboxes with an open edit form');
   });
 
   it('the import preview with a bad row', async () => {
@@ -103,7 +94,7 @@ describe('accessibility of the portal’s states', { skip: skipReason }, () => {
       .fill('kind,name,target,display_name,password\nmailbox,dave@other.test,,Dave,dave-Secret-2210\n');
     await page.getByRole('button', { name: 'Check', exact: true }).click();
     await page.getByTestId('row-errors').waitFor();
-    await checkSchemes(page, 'import preview with a bad row');
+    await checkA11y(page, 'import preview with a bad row');
   });
 });
 

@@ -219,27 +219,35 @@ const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/
 const wcagTags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 
 /**
- * checkA11y runs axe-core's WCAG A/AA rules on what the page shows now and
- * fails with one line per violation (rule, impact, elements, help), label
- * naming the page and state. The portal's CSP (script-src 'self') refuses
- * page.addScriptTag's inline script; page.evaluate runs through the DevTools
- * protocol, which the CSP does not govern.
+ * checkA11y runs axe-core's WCAG A/AA rules on what the page shows now, in
+ * the light and then the dark colour scheme (app.css switches its colours by
+ * prefers-color-scheme; the page is left light), and fails with one line per
+ * violation (rule, impact, elements, help), label naming the page and state.
+ * The portal's CSP (script-src 'self') refuses page.addScriptTag's inline
+ * script; page.evaluate runs through the DevTools protocol, which the CSP
+ * does not govern.
  */
 export async function checkA11y(page, label) {
   if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(axeSource);
-  const violations = await page.evaluate(async (tags) => {
-    const result = await window.axe.run(document, {
-      runOnly: { type: 'tag', values: tags },
-      resultTypes: ['violations'],
-    });
-    return result.violations.map((v) => ({
-      id: v.id,
-      impact: v.impact,
-      help: v.help,
-      targets: v.nodes.map((n) => n.target.join(' ')),
-    }));
-  }, wcagTags);
-  if (violations.length === 0) return;
-  const lines = violations.map((v) => `  ${v.id} (${v.impact}): ${v.help}\n    at ${v.targets.join('\n    at ')}`);
-  assert.fail(`${label}: ${violations.length} accessibility violation(s)\n${lines.join('\n')}`);
+  const problems = [];
+  for (const colorScheme of ['light', 'dark']) {
+    await page.emulateMedia({ colorScheme });
+    const violations = await page.evaluate(async (tags) => {
+      const result = await window.axe.run(document, {
+        runOnly: { type: 'tag', values: tags },
+        resultTypes: ['violations'],
+      });
+      return result.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        targets: v.nodes.map((n) => n.target.join(' ')),
+      }));
+    }, wcagTags);
+    for (const v of violations) {
+      problems.push(`  ${v.id} (${v.impact}, ${colorScheme}): ${v.help}\n    at ${v.targets.join('\n    at ')}`);
+    }
+  }
+  await page.emulateMedia({ colorScheme: 'light' });
+  if (problems.length > 0) assert.fail(`${label}: ${problems.length} accessibility violation(s)\n${problems.join('\n')}`);
 }
