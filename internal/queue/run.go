@@ -121,6 +121,7 @@ func (q *Queue) dispatch(ctx context.Context, workers *sync.WaitGroup) (busy boo
 // reported, and the entry removed when nothing is left to do.
 func (q *Queue) process(ctx context.Context, e *Entry) {
 	log := q.log.With("id", e.ID)
+	attempt := q.attemptStarts()
 	type group struct {
 		domain string
 		idx    []int
@@ -185,7 +186,7 @@ func (q *Queue) process(ctx context.Context, e *Entry) {
 		}
 		if removed {
 			q.removed(e)
-			q.attempted(e)
+			q.attempted(e, attempt)
 			return
 		}
 	}
@@ -201,7 +202,7 @@ func (q *Queue) process(ctx context.Context, e *Entry) {
 		}
 		log.Error("finishing entry", "error", err)
 	}
-	q.attempted(e)
+	q.attempted(e, attempt)
 }
 
 // record applies one round's results to e and stores them. When the round

@@ -3,13 +3,24 @@ package queue
 import (
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // attemptWatchers are the callers waiting for the end of a delivery
 // attempt at an entry (WatchAttempt). The zero value is ready to use.
 type attemptWatchers struct {
-	mu   sync.Mutex
-	byID map[string][]chan Entry
+	// started numbers the attempts in the order they start; a watcher is
+	// told only of an attempt numbered after its registration, so an
+	// attempt already under way when it registered (whose outcome
+	// predates the caller's Retry) is not taken for the one it waits for.
+	started atomic.Uint64
+	mu      sync.Mutex
+	byID    map[string][]watcher
+}
+
+type watcher struct {
+	ch    chan Entry
+	after uint64 // the attempts started before registration
 }
 
 // WatchAttempt reports the end of the next delivery attempt this
@@ -24,14 +35,14 @@ func (q *Queue) WatchAttempt(id string) (attempted <-chan Entry, stop func()) {
 	ch := make(chan Entry, 1)
 	w.mu.Lock()
 	if w.byID == nil {
-		w.byID = map[string][]chan Entry{}
+		w.byID = map[string][]watcher{}
 	}
-	w.byID[id] = append(w.byID[id], ch)
+	w.byID[id] = append(w.byID[id], watcher{ch: ch, after: w.started.Load()})
 	w.mu.Unlock()
 	return ch, func() {
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		if left := slices.DeleteFunc(w.byID[id], func(c chan Entry) bool { return c == ch }); len(left) > 0 {
+		if left := slices.DeleteFunc(w.byID[id], func(x watcher) bool { return x.ch == ch }); len(left) > 0 {
 			w.byID[id] = left
 		} else {
 			delete(w.byID, id)
@@ -39,16 +50,30 @@ func (q *Queue) WatchAttempt(id string) (attempted <-chan Entry, stop func()) {
 	}
 }
 
-// attempted tells the watchers of e that an attempt at it ended. Each
-// watcher is told once and then forgotten, so its buffered channel never
-// blocks the delivery worker.
-func (q *Queue) attempted(e *Entry) {
+// attemptStarts numbers an attempt as it starts, for attempted.
+func (q *Queue) attemptStarts() uint64 { return q.watchers.started.Add(1) }
+
+// attempted tells the watchers of e that attempt number n at it ended,
+// those registered before it started. Each watcher is told once and then
+// forgotten, so its buffered channel never blocks the delivery worker.
+func (q *Queue) attempted(e *Entry, n uint64) {
 	w := &q.watchers
 	w.mu.Lock()
-	chs := w.byID[e.ID]
-	delete(w.byID, e.ID)
+	var tell []chan Entry
+	left := slices.DeleteFunc(w.byID[e.ID], func(x watcher) bool {
+		if x.after < n {
+			tell = append(tell, x.ch)
+			return true
+		}
+		return false
+	})
+	if len(left) > 0 {
+		w.byID[e.ID] = left
+	} else {
+		delete(w.byID, e.ID)
+	}
 	w.mu.Unlock()
-	for _, ch := range chs {
+	for _, ch := range tell {
 		c := *e
 		c.Recipients = slices.Clone(e.Recipients)
 		ch <- c
