@@ -191,6 +191,22 @@ describe('keyboard use', { skip: skipReason }, () => {
     assert.equal((await api.get('/domains/gone.test')).status, 404);
   });
 
+  it('a new API token, shown once at phone width and dismissed with keys', async () => {
+    const page = await suite.open(viewports.phone);
+    await signIn(page, accounts().user);
+    await go(page, 'API tokens');
+    await page.getByLabel('Name').fill('keyboard script');
+    await page.keyboard.press('Enter');
+    const shown = page.getByTestId('new-token');
+    await shown.waitFor();
+    // The usage line is wider than a phone: its box scrolls and must be reachable by keys.
+    await checkA11y(page, 'a new token at phone width');
+    await shown.getByRole('button', { name: 'I have copied it' }).focus();
+    await page.keyboard.press('Enter');
+    await shown.waitFor({ state: 'detached' });
+    assert.equal((await focused(page)).id, 'token-name', 'focus goes back to the form for the next token');
+  });
+
   it('on a phone: the menu opens with Enter or Space and Escape closes it, focus back on Menu', async () => {
     const page = await suite.open(viewports.phone);
     await signIn(page, accounts().domainAdmin);
