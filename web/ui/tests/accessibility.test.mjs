@@ -84,6 +84,29 @@ describe('accessibility of the portal’s states', { skip: skipReason }, () => {
     await checkA11y(page, 'Mailboxes with an open edit form');
   });
 
+  for (const [width, viewport] of Object.entries(viewports)) {
+    it(`a domain's page after a DNS check, an admin's editor and a settings group open, at ${width} width`, async () => {
+      const page = await suite.open(viewport);
+      await signIn(page, accounts().master);
+      await go(page, 'Domains');
+      await page.getByTestId('domain-list').getByRole('link', { name: 'example.test' }).click();
+      await page.getByRole('heading', { level: 1, name: 'example.test' }).waitFor();
+      await page.getByRole('button', { name: 'Check DNS' }).click();
+      await page.getByTestId('dns-status').first().waitFor();
+      await checkA11y(page, `domain page at ${width} width`);
+
+      await go(page, 'Admins');
+      await page.getByRole('button', { name: 'Edit da' }).click();
+      await page.getByRole('button', { name: 'Close the editor of da' }).waitFor();
+      await checkA11y(page, `an admin's editor at ${width} width`);
+
+      await go(page, 'Settings');
+      await page.getByRole('button', { name: 'Edit sending limits' }).click();
+      await page.getByRole('form', { name: 'Sending limits settings' }).waitFor();
+      await checkA11y(page, `a settings group in edit at ${width} width`);
+    });
+  }
+
   it('the import preview with a bad row', async () => {
     const page = await suite.open(viewports.desktop);
     await signIn(page, accounts().domainAdmin);
