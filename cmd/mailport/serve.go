@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"mailport/internal/config"
@@ -92,6 +94,12 @@ func cmdServe(c *cli, args []string) error {
 // close the database. banner, if set, is printed once listening.
 func (c *cli) serve(cfg config.Config, banner func(s *server.Server)) error {
 	log := newLogger(c, cfg.Log)
+	// SIGHUP re-reads mailport.toml. Asked for before the listeners open,
+	// so a SIGHUP sent once mailport is up never falls back to the
+	// default action (terminating).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	s, err := server.Start(c.ctx, cfg, log)
 	if err != nil {
 		return err
@@ -102,7 +110,19 @@ func (c *cli) serve(cfg config.Config, banner func(s *server.Server)) error {
 	if banner != nil {
 		banner(s)
 	}
-	<-c.ctx.Done()
+	for running := true; running; {
+		select {
+		case <-c.ctx.Done():
+			running = false
+		case <-hup:
+			restart, err := s.Reload()
+			if err != nil {
+				log.Error("SIGHUP: mailport.toml not applied; the running settings stay", "err", err)
+				continue
+			}
+			log.Info("SIGHUP: mailport.toml reloaded", "restart_required", restart)
+		}
+	}
 	wait := time.Duration(cfg.Limits.ShutdownWaitSecs) * time.Second
 	log.Info("shutting down", "wait", wait)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)

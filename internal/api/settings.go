@@ -259,14 +259,9 @@ func (a *API) registerSettings() {
 				return nil, a.errorFor(ctx, err)
 			}
 			before := a.settings.saved
-			a.settings.saved = SettingsFromConfig(c)
-			if a.cfg.Apply != nil {
-				run, err := a.cfg.Apply(c)
-				a.settings.running = SettingsFromConfig(run)
-				if err != nil {
-					// Saved but not applied: restart_required shows it.
-					a.cfg.Logger.Error("applying saved settings", "err", err)
-				}
+			if err := a.applySaved(c); err != nil {
+				// Saved but not applied: restart_required shows it.
+				a.cfg.Logger.Error("applying saved settings", "err", err)
 			}
 			if a.settings.saved != before {
 				a.audit(ctx, "settings.update", "settings", config.FileName, "", before, a.settings.saved)
@@ -278,4 +273,29 @@ func (a *API) registerSettings() {
 		}
 		return &settingsOutput{st}, nil
 	})
+}
+
+// applySaved records c as the saved settings and puts what can change at
+// run time into effect (Config.Apply); the caller holds settings.mu.
+func (a *API) applySaved(c config.Config) error {
+	a.settings.saved = SettingsFromConfig(c)
+	if a.cfg.Apply == nil {
+		return nil
+	}
+	run, err := a.cfg.Apply(c)
+	a.settings.running = SettingsFromConfig(run)
+	return err
+}
+
+// Reload takes settings re-read from mailport.toml (after an
+// administrator edited it and sent SIGHUP), applies them as PATCH
+// /settings does, and returns the keys that still need a restart.
+func (a *API) Reload(c config.Config) (restartRequired []string, err error) {
+	a.settings.mu.Lock()
+	defer a.settings.mu.Unlock()
+	if err := a.applySaved(c); err != nil {
+		return nil, err
+	}
+	st, err := a.settings.state()
+	return st.RestartRequired, err
 }

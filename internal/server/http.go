@@ -49,6 +49,7 @@ func (s *Server) startHTTP(authn *auth.Authenticator, resolver dns.Resolver) err
 	if err != nil {
 		return err
 	}
+	s.api = apiHandler
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.Metrics.Registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

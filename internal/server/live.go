@@ -40,6 +40,18 @@ func (s *Server) Apply(cfg config.Config) (config.Config, error) {
 	return run, nil
 }
 
+// Reload re-reads mailport.toml (an administrator edited it and sent
+// SIGHUP, as with Postfix and Dovecot) and applies it like PATCH
+// /settings. It returns the changed keys that take effect only after a
+// restart; a file that does not load changes nothing.
+func (s *Server) Reload() (restartRequired []string, err error) {
+	cfg, err := config.Load(s.Config.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("reload: %w", err)
+	}
+	return s.api.Reload(cfg)
+}
+
 // Running is the configuration in effect (Apply's result).
 func (s *Server) Running() config.Config {
 	s.liveMu.Lock()

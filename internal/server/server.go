@@ -21,6 +21,7 @@ import (
 	"mailport/internal/auth"
 	"mailport/internal/blob"
 	"mailport/internal/certs"
+	"mailport/internal/api"
 	"mailport/internal/config"
 	"mailport/internal/delivery"
 	"mailport/internal/directory"
@@ -91,6 +92,9 @@ type Server struct {
 	// what Apply changed since.
 	liveMu sync.Mutex
 	live   config.Config
+	// api holds the saved and running settings GET /settings reports;
+	// Reload goes through it so both stay true.
+	api *api.API
 
 	mu    sync.Mutex
 	addrs map[string]string
