@@ -433,3 +433,27 @@ func enqueue(t *testing.T, q *Queue, from string, rcpts ...string) string {
 func sameBody(got []byte) bool {
 	return bytes.Equal(got, []byte(testMessage))
 }
+
+// deferredPair queues two messages for remote.test whose MX cannot be
+// resolved, with back-off of an hour, runs the queue and waits for both
+// first attempts to be deferred; retries then need the caller's
+// e.dns.setFail("mx.remote.test", false).
+func deferredPair(t *testing.T) (mx *mxServer, e *env, q *Queue, id1, id2 string) {
+	t.Helper()
+	mx = startMX(t, "127.0.0.1", 0, nil)
+	mx.ready()
+	e = newEnv(t, mx.port)
+	e.dns.addMX("remote.test", "mx.remote.test", 10)
+	e.dns.addIP("mx.remote.test", "127.0.0.1")
+	e.dns.setFail("mx.remote.test", true)
+	e.cfg.Backoff = func(int) time.Duration { return time.Hour }
+	q = e.open()
+	id1 = enqueue(t, q, "alice@local.test", "bob@remote.test")
+	id2 = enqueue(t, q, "alice@local.test", "carol@remote.test")
+	e.run(q)
+	waitFor(t, "two deferred first attempts", func() bool {
+		l, _ := q.List(context.Background())
+		return len(l) == 2 && l[0].Attempts == 1 && l[1].Attempts == 1
+	})
+	return mx, e, q, id1, id2
+}

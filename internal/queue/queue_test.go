@@ -288,22 +288,8 @@ func TestTemporaryFailureRetriedThenDeliveredOnce(t *testing.T) {
 // A deferred entry shows its state, is retried on Retry, and Remove drops
 // it with its blob and without a bounce.
 func TestListRetryRemove(t *testing.T) {
-	mx := startMX(t, "127.0.0.1", 0, nil)
-	mx.ready()
-	e := newEnv(t, mx.port)
-	e.dns.addMX("remote.test", "mx.remote.test", 10)
-	e.dns.addIP("mx.remote.test", "127.0.0.1")
-	e.dns.setFail("mx.remote.test", true)
-	e.cfg.Backoff = func(int) time.Duration { return time.Hour }
-	q := e.open()
+	mx, e, q, id, id2 := deferredPair(t)
 	ctx := context.Background()
-	id := enqueue(t, q, "alice@local.test", "bob@remote.test")
-	id2 := enqueue(t, q, "alice@local.test", "carol@remote.test")
-	e.run(q)
-	waitFor(t, "two deferred attempts", func() bool {
-		l, _ := q.List(ctx)
-		return len(l) == 2 && l[0].Attempts == 1 && l[1].Attempts == 1
-	})
 	ent, err := q.Get(ctx, id)
 	if err != nil {
 		t.Fatal(err)

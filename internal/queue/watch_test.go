@@ -10,22 +10,8 @@ import (
 // WatchAttempt reports the attempt a Retry asks for, with the entry as it
 // left it: first deferred again, then delivered.
 func TestWatchAttempt(t *testing.T) {
-	mx := startMX(t, "127.0.0.1", 0, nil)
-	mx.ready()
-	e := newEnv(t, mx.port)
-	e.dns.addMX("remote.test", "mx.remote.test", 10)
-	e.dns.addIP("mx.remote.test", "127.0.0.1")
-	e.dns.setFail("mx.remote.test", true)
-	e.cfg.Backoff = func(int) time.Duration { return time.Hour }
-	q := e.open()
+	_, e, q, id, other := deferredPair(t)
 	ctx := context.Background()
-	id := enqueue(t, q, "alice@local.test", "bob@remote.test")
-	other := enqueue(t, q, "alice@local.test", "carol@remote.test")
-	e.run(q)
-	waitFor(t, "the first attempts", func() bool {
-		l, _ := q.List(ctx)
-		return len(l) == 2 && l[0].Attempts == 1 && l[1].Attempts == 1
-	})
 
 	next := func(ch <-chan Entry) Entry {
 		t.Helper()
