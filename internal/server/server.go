@@ -18,10 +18,10 @@ import (
 	"sync"
 	"time"
 
+	"mailport/internal/api"
 	"mailport/internal/auth"
 	"mailport/internal/blob"
 	"mailport/internal/certs"
-	"mailport/internal/api"
 	"mailport/internal/config"
 	"mailport/internal/delivery"
 	"mailport/internal/directory"
