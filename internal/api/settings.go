@@ -234,9 +234,10 @@ func (a *API) registerSettings() {
 	o = op("updateSettings", http.MethodPatch, "/settings", "Change server settings (MasterAdmins only)", "settings")
 	o.Description = "Changes the given settings of [limits], [submission] and [queue] (smtp_port, source_address, smarthost, smarthost_tls) " +
 		"in mailport.toml, which is rewritten atomically with its other contents, comments included, left as they were. " +
-		"The limits of SMTP and submission (max_message_bytes, max_recipients, max_line_length, smtp_timeout_seconds), [submission] and [queue] take effect at once: " +
-		"new connections, SMTP transactions and delivery attempts use them, connections already open keep the values they started with. " +
-		"The others (max_connections_per_ip, pop3_timeout_seconds, the imap_* limits, shutdown_wait_seconds) are listed in restart_required until mailport restarts. " +
+		"[limits] other than shutdown_wait_seconds (max_message_bytes, max_recipients, max_line_length, smtp_timeout_seconds, max_connections_per_ip, " +
+		"pop3_timeout_seconds, imap_max_connections_per_ip, imap_max_connections_per_user, imap_idle_timeout_minutes), [submission] and [queue] take effect at once: " +
+		"new connections, logins, SMTP transactions and delivery attempts use them, connections already open keep the limits and timeouts they started with. " +
+		"shutdown_wait_seconds is listed in restart_required until mailport restarts. " +
 		"Listeners, ports, TLS, the database and the smarthost credentials are changed in the file only. " +
 		"A value the server refuses is a 422 naming it in error.fields (body.queue.smarthost)."
 	huma.Register(a.humaAPI, o, func(ctx context.Context, in *patchSettingsInput) (*settingsOutput, error) {

@@ -33,7 +33,7 @@ drain:
 	if err := s.flush(); err != nil {
 		return "", errCloseConn
 	}
-	if err := s.conn.SetReadDeadline(time.Now().Add(s.srv.cfg.IdleTimeout)); err != nil {
+	if err := s.conn.SetReadDeadline(time.Now().Add(s.idleTimeout)); err != nil {
 		return "", errCloseConn
 	}
 	done := make(chan error, 1)

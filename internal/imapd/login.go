@@ -83,8 +83,8 @@ func (s *session) authenticate(login, password string) (string, error) {
 		// The MasterAdmin has no mail folders (store.Account).
 		return "", no("AUTHENTICATIONFAILED", "this account has no mailbox")
 	}
-	if !s.srv.claimUser(acct.ID) {
-		s.log.Info("imap: too many connections for user", "account", acct.Address, "limit", s.srv.cfg.MaxConnsPerUser)
+	if ok, limit := s.srv.claimUser(acct.ID); !ok {
+		s.log.Info("imap: too many connections for user", "account", acct.Address, "limit", limit)
 		return "", no("LIMIT", "too many connections for this user")
 	}
 	s.account = acct

@@ -69,6 +69,7 @@ type Config struct {
 	// MaxLiteralSize is the largest APPEND message (APPENDLIMIT, RFC 7889).
 	MaxLiteralSize int64
 	// MaxConnsPerIP and MaxConnsPerUser bound concurrent connections.
+	// They and IdleTimeout change with SetConnLimits.
 	MaxConnsPerIP   int
 	MaxConnsPerUser int
 	// IdleTimeout is the autologout timer, re-armed when a command
@@ -85,7 +86,10 @@ type Server struct {
 	// maxLiteral is the APPEND limit (Config.MaxLiteralSize), changed
 	// by SetMaxLiteralSize; a session reads it once when it starts.
 	maxLiteral atomic.Int64
-	ownCommit  bool
+	// idleTimeout is Config.IdleTimeout as SetConnLimits last set it; a
+	// session reads it once when it starts.
+	idleTimeout atomic.Int64
+	ownCommit   bool
 
 	// conns accepts within MaxConnsPerIP and tracks the connections for
 	// Shutdown.
@@ -96,6 +100,7 @@ type Server struct {
 	// it to pose as a remote client while connecting over loopback.
 	remoteAddr func(net.Conn) netip.Addr
 	perUser    map[int64]int
+	maxPerUser int // Config.MaxConnsPerUser as SetConnLimits last set it
 
 	// listings caches mailbox listings for SELECT (listing.go).
 	listings listingCache
@@ -121,22 +126,12 @@ func New(cfg Config) *Server {
 	if cfg.MaxLiteralSize <= 0 {
 		cfg.MaxLiteralSize = DefaultMaxLiteralSize
 	}
-	if cfg.MaxConnsPerIP <= 0 {
-		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
-	}
-	if cfg.MaxConnsPerUser <= 0 {
-		cfg.MaxConnsPerUser = DefaultMaxConnsPerUser
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
-	}
 	s := &Server{
 		log:        cfg.Logger.With("proto", "imap"),
 		remoteAddr: netserve.RemoteIP,
 		perUser:    make(map[int64]int),
 	}
 	s.conns = netserve.New(netserve.Config{
-		MaxConnsPerIP: cfg.MaxConnsPerIP,
 		RemoteAddr: func(c net.Conn) netip.Addr {
 			s.mu.Lock()
 			remoteAddr := s.remoteAddr
@@ -153,6 +148,7 @@ func New(cfg Config) *Server {
 	}
 	s.cfg = cfg
 	s.maxLiteral.Store(cfg.MaxLiteralSize)
+	s.SetConnLimits(cfg.MaxConnsPerIP, cfg.MaxConnsPerUser, cfg.IdleTimeout)
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	s.cidPrefix = hex.EncodeToString(b[:])
@@ -218,7 +214,7 @@ func (s *Server) refuser(implicitTLS bool) netserve.Refuser {
 			conn.Close()
 			return
 		}
-		s.connLog(remote).Info("imap: too many connections from address", "limit", s.cfg.MaxConnsPerIP)
+		s.connLog(remote).Info("imap: too many connections from address", "limit", s.conns.MaxConnsPerIP())
 		// Best effort; with implicit TLS the handshake is bounded by the
 		// deadline too. RFC 9051 section 7.1.5: BYE at greeting.
 		conn.SetDeadline(time.Now().Add(handshakeTimeout))
@@ -244,15 +240,16 @@ func (s *Server) endSession(ss *session) {
 }
 
 // claimUser counts an authenticated connection of account against
-// MaxConnsPerUser; false when the account has too many already.
-func (s *Server) claimUser(accountID int64) bool {
+// MaxConnsPerUser; false when the account has too many already. limit is
+// the one it was held to, for the log.
+func (s *Server) claimUser(accountID int64) (ok bool, limit int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.perUser[accountID] >= s.cfg.MaxConnsPerUser {
-		return false
+	if s.perUser[accountID] >= s.maxPerUser {
+		return false, s.maxPerUser
 	}
 	s.perUser[accountID]++
-	return true
+	return true, s.maxPerUser
 }
 
 // setWaiting marks a session as waiting for the client between commands
@@ -263,7 +260,7 @@ func (s *Server) claimUser(accountID int64) bool {
 func (s *Server) setWaiting(ss *session, waiting bool) error {
 	var err error
 	if waiting {
-		err = ss.nc.Idle(s.cfg.IdleTimeout)
+		err = ss.nc.Idle(ss.idleTimeout)
 	} else {
 		err = ss.nc.Busy()
 	}
@@ -281,6 +278,27 @@ func (s *Server) SetMaxLiteralSize(n int64) {
 		n = DefaultMaxLiteralSize
 	}
 	s.maxLiteral.Store(n)
+}
+
+// SetConnLimits changes the connection limits per address and per user
+// and the autologout timer (zero or less: the defaults). The limits apply
+// to connections accepted and logins made from now on, which leaves those
+// open over them; the timer applies to sessions started from now on.
+func (s *Server) SetConnLimits(maxPerIP, maxPerUser int, idleTimeout time.Duration) {
+	if maxPerIP <= 0 {
+		maxPerIP = DefaultMaxConnsPerIP
+	}
+	if maxPerUser <= 0 {
+		maxPerUser = DefaultMaxConnsPerUser
+	}
+	if idleTimeout <= 0 {
+		idleTimeout = DefaultIdleTimeout
+	}
+	s.conns.SetMaxConnsPerIP(maxPerIP)
+	s.mu.Lock()
+	s.maxPerUser = maxPerUser
+	s.mu.Unlock()
+	s.idleTimeout.Store(int64(idleTimeout))
 }
 
 // Shutdown stops the listeners, says "* BYE" to sessions waiting for a

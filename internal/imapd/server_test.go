@@ -48,6 +48,23 @@ func TestAutologout(t *testing.T) {
 	d.expect("* BYE autologout; idle for too long")
 }
 
+// SetConnLimits: logins from then on meet the new per-user limit and
+// sessions started from then on get the new autologout timer, while a
+// session already open keeps its own.
+func TestSetConnLimits(t *testing.T) {
+	ts := newTestServer(t)
+	old := ts.conn()
+	ts.srv.SetConnLimits(0, 1, 0)
+	first := ts.conn().login()
+	ts.conn().cmd("a LOGIN " + testUser + ` "` + testPassword + `"`).no().code("LIMIT")
+
+	ts.srv.SetConnLimits(0, 1, 50*time.Millisecond)
+	ts.conn().expect("* BYE autologout; idle for too long")
+	// Both waited longer than the new timer without being logged out.
+	old.cmd("b NOOP").ok()
+	first.cmd("b NOOP").ok()
+}
+
 // Garbage gets BAD and the connection survives; what cannot be resynced
 // (a line beyond the limit) gets BYE.
 func TestBadInput(t *testing.T) {

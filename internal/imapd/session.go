@@ -76,12 +76,15 @@ type session struct {
 	srv *Server
 	// maxLiteral is the server's APPEND limit when the session began.
 	maxLiteral int64
-	nc         *netserve.Conn // as accepted: tells Shutdown whether we wait
-	conn       net.Conn       // the client connection; a *tls.Conn once TLS is on
-	remote     netip.Addr
-	log        *slog.Logger
-	ctx        context.Context
-	cancel     context.CancelFunc
+	// idleTimeout is the server's autologout timer when the session
+	// began.
+	idleTimeout time.Duration
+	nc          *netserve.Conn // as accepted: tells Shutdown whether we wait
+	conn        net.Conn       // the client connection; a *tls.Conn once TLS is on
+	remote      netip.Addr
+	log         *slog.Logger
+	ctx         context.Context
+	cancel      context.CancelFunc
 
 	tls        bool
 	compressed bool
@@ -108,7 +111,7 @@ type session struct {
 
 func newSession(srv *Server, nc *netserve.Conn, implicitTLS bool, log *slog.Logger) *session {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &session{srv: srv, maxLiteral: srv.maxLiteral.Load(), nc: nc, conn: nc.Conn, remote: nc.Remote, tls: implicitTLS, log: log, ctx: ctx, cancel: cancel}
+	return &session{srv: srv, maxLiteral: srv.maxLiteral.Load(), idleTimeout: time.Duration(srv.idleTimeout.Load()), nc: nc, conn: nc.Conn, remote: nc.Remote, tls: implicitTLS, log: log, ctx: ctx, cancel: cancel}
 }
 
 // setupIO (re)builds the buffered reader, writer and the wire codec on rd
@@ -133,7 +136,7 @@ func (s *session) setupIO(rd io.Reader, wr io.Writer) {
 // deadline is renewed first, so a client that stops reading cannot hold a
 // session (and its goroutine) forever; the next flush renews it again.
 func (s *session) flush() error {
-	s.conn.SetWriteDeadline(time.Now().Add(s.srv.cfg.IdleTimeout))
+	s.conn.SetWriteDeadline(time.Now().Add(s.idleTimeout))
 	if err := s.w.Flush(); err != nil {
 		return err
 	}
@@ -317,7 +320,7 @@ func (s *session) execute(cmd *wire.Command) bool {
 	start := time.Now()
 	// Responses written before the final flush (a long FETCH) get the
 	// same bound.
-	s.conn.SetWriteDeadline(start.Add(s.srv.cfg.IdleTimeout))
+	s.conn.SetWriteDeadline(start.Add(s.idleTimeout))
 	code, err := spec.fn(s, cmd)
 	if errors.Is(err, errCloseConn) {
 		return false

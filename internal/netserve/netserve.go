@@ -160,7 +160,6 @@ func (c *Conn) Close() error {
 	return err
 }
 
-// track takes c on, or says why not.
 // SetMaxConnsPerIP changes Config.MaxConnsPerIP for the connections
 // accepted from now on; those open stay open even when over it.
 func (s *Server) SetMaxConnsPerIP(n int) {
@@ -169,6 +168,15 @@ func (s *Server) SetMaxConnsPerIP(n int) {
 	s.cfg.MaxConnsPerIP = n
 }
 
+// MaxConnsPerIP is the per-address limit new connections meet, for the
+// log line of a Refuser.
+func (s *Server) MaxConnsPerIP() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cfg.MaxConnsPerIP
+}
+
+// track takes c on, or says why not.
 func (s *Server) track(c net.Conn, remote netip.Addr, idle, releaseOnClose bool) (*Conn, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -55,6 +55,7 @@ type Config struct {
 	Bus    *notify.Bus // optional: told about expunges at QUIT
 	Logger *slog.Logger
 	// MaxConnsPerIP bounds concurrent connections from one address.
+	// It and IdleTimeout change with SetConnLimits.
 	MaxConnsPerIP int
 	// IdleTimeout is the autologout timer (RFC 1939 section 3).
 	IdleTimeout time.Duration
@@ -68,6 +69,9 @@ type Server struct {
 	log       *slog.Logger
 	cidPrefix string
 	cidSeq    atomic.Uint64
+	// idleTimeout is Config.IdleTimeout as SetConnLimits last set it; a
+	// session reads it once when it starts.
+	idleTimeout atomic.Int64
 
 	// remoteAddr tells the client address of a connection; tests replace
 	// it to pose as a remote client while connecting over loopback.
@@ -95,12 +99,6 @@ func NewServer(cfg Config) *Server {
 	if cfg.Auth == nil {
 		cfg.Auth = &auth.Authenticator{Store: cfg.Store, Limiter: auth.NewLimiter(), Logger: cfg.Logger}
 	}
-	if cfg.MaxConnsPerIP <= 0 {
-		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
-	}
-	if cfg.IdleTimeout <= 0 {
-		cfg.IdleTimeout = DefaultIdleTimeout
-	}
 	if cfg.MaxLineLength <= 0 {
 		cfg.MaxLineLength = DefaultMaxLineLength
 	}
@@ -117,13 +115,28 @@ func NewServer(cfg Config) *Server {
 		locked:     make(map[int64]bool),
 	}
 	s.conns = netserve.New(netserve.Config{
-		MaxConnsPerIP: cfg.MaxConnsPerIP,
-		RemoteAddr:    func(c net.Conn) netip.Addr { return s.remoteAddr(c) },
+		RemoteAddr: func(c net.Conn) netip.Addr { return s.remoteAddr(c) },
 		// Idle sessions' reads are interrupted so they say goodbye.
 		InterruptIdle: true,
 		Logger:        s.log,
 	})
+	s.SetConnLimits(cfg.MaxConnsPerIP, cfg.IdleTimeout)
 	return s
+}
+
+// SetConnLimits changes the per-address connection limit and the
+// autologout timer (zero or less: the defaults). The limit applies to
+// connections accepted from now on, the timer to sessions started from
+// now on; open sessions keep the timer they started with.
+func (s *Server) SetConnLimits(maxPerIP int, idleTimeout time.Duration) {
+	if maxPerIP <= 0 {
+		maxPerIP = DefaultMaxConnsPerIP
+	}
+	if idleTimeout <= 0 {
+		idleTimeout = DefaultIdleTimeout
+	}
+	s.conns.SetMaxConnsPerIP(maxPerIP)
+	s.idleTimeout.Store(int64(idleTimeout))
 }
 
 // Serve accepts plain POP3 connections on ln (STLS is offered when
@@ -184,7 +197,7 @@ func (s *Server) refuse(conn net.Conn, remote netip.Addr, reason error) {
 		conn.Close()
 		return
 	}
-	s.connLog(remote).Info("pop3: too many connections from address", "limit", s.cfg.MaxConnsPerIP)
+	s.connLog(remote).Info("pop3: too many connections from address", "limit", s.conns.MaxConnsPerIP())
 	// The reply is best effort; with implicit TLS it also needs a
 	// handshake, bounded by the deadline.
 	conn.SetDeadline(time.Now().Add(handshakeTimeout))
@@ -199,7 +212,7 @@ func (s *Server) refuse(conn net.Conn, remote netip.Addr, reason error) {
 func (s *Server) setIdle(ss *session, idle bool) error {
 	var err error
 	if idle {
-		err = ss.nc.Idle(s.cfg.IdleTimeout)
+		err = ss.nc.Idle(ss.idleTimeout)
 	} else {
 		err = ss.nc.Busy()
 	}

@@ -71,6 +71,9 @@ type session struct {
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
+	// idleTimeout is the server's autologout timer when the session
+	// began.
+	idleTimeout time.Duration
 
 	state    state
 	errors   int
@@ -94,6 +97,8 @@ func newSession(srv *Server, nc *netserve.Conn, implicitTLS bool, log *slog.Logg
 		log:    log,
 		ctx:    ctx,
 		cancel: cancel,
+
+		idleTimeout: time.Duration(srv.idleTimeout.Load()),
 	}
 	ss.setStreams(nc.Conn)
 	return ss
@@ -104,7 +109,7 @@ func newSession(srv *Server, nc *netserve.Conn, implicitTLS bool, log *slog.Logg
 // command (RFC 2595 section 4; the CVE-2011-0411 class of injection).
 func (ss *session) setStreams(c net.Conn) {
 	ss.r = bufio.NewReaderSize(c, readBufferSize)
-	ss.w = bufio.NewWriterSize(deadlineWriter{c, ss.srv.cfg.IdleTimeout}, writeBufferSize)
+	ss.w = bufio.NewWriterSize(deadlineWriter{c, ss.idleTimeout}, writeBufferSize)
 }
 
 // deadlineWriter refreshes the write deadline on every write so a client

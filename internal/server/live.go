@@ -12,10 +12,9 @@ import (
 // Apply puts the settings of cfg that can change at run time into
 // effect and returns the configuration now running: cfg's values for
 // those, the started ones for the rest (listeners, TLS, the database,
-// the POP3/IMAP connection limits and timeouts, the per-IP limit the
-// SMTP and POP3 listeners share, shutdown_wait_seconds). Connections
-// already open keep the limits they started with; new connections, SMTP
-// transactions and delivery attempts get the new ones.
+// shutdown_wait_seconds). Connections already open keep the limits and
+// timeouts they started with; new connections, logins, SMTP transactions
+// and delivery attempts get the new ones.
 func (s *Server) Apply(cfg config.Config) (config.Config, error) {
 	s.liveMu.Lock()
 	defer s.liveMu.Unlock()
@@ -24,6 +23,11 @@ func (s *Server) Apply(cfg config.Config) (config.Config, error) {
 	run.Limits.MaxRecipients = cfg.Limits.MaxRecipients
 	run.Limits.MaxLineLength = cfg.Limits.MaxLineLength
 	run.Limits.SMTPTimeoutSecs = cfg.Limits.SMTPTimeoutSecs
+	run.Limits.MaxConnsPerIP = cfg.Limits.MaxConnsPerIP
+	run.Limits.POP3TimeoutSecs = cfg.Limits.POP3TimeoutSecs
+	run.Limits.IMAPConnsPerIP = cfg.Limits.IMAPConnsPerIP
+	run.Limits.IMAPConnsPerUser = cfg.Limits.IMAPConnsPerUser
+	run.Limits.IMAPIdleMinutes = cfg.Limits.IMAPIdleMinutes
 	run.Submission = cfg.Submission
 	run.Queue = cfg.Queue
 	relay, err := smarthost(run.Queue)
@@ -36,6 +40,7 @@ func (s *Server) Apply(cfg config.Config) (config.Config, error) {
 	s.smtp.SetLimits(smtpLimits(run, false))
 	s.sub.SetLimits(smtpLimits(run, true))
 	s.imap.SetMaxLiteralSize(run.Limits.MaxMessageBytes)
+	s.setConnLimits(run.Limits)
 	s.live = run
 	return run, nil
 }
@@ -57,6 +62,16 @@ func (s *Server) Running() config.Config {
 	s.liveMu.Lock()
 	defer s.liveMu.Unlock()
 	return s.live
+}
+
+// setConnLimits gives the POP3 and IMAP servers the connection limits
+// and autologout timers of lim (SMTP's are in smtpLimits). The per-IP
+// limit of POP3 is SMTP's.
+func (s *Server) setConnLimits(lim config.Limits) {
+	s.pop3.SetConnLimits(lim.MaxConnsPerIP, time.Duration(lim.POP3TimeoutSecs)*time.Second)
+	// RFC 9051 section 5.4: the autologout timer is at least 30 minutes.
+	idle := time.Duration(max(lim.IMAPIdleMinutes, 30)) * time.Minute
+	s.imap.SetConnLimits(lim.IMAPConnsPerIP, lim.IMAPConnsPerUser, idle)
 }
 
 // smtpLimits are the SMTP server limits of cfg; submission adds the

@@ -264,15 +264,13 @@ func (s *Server) start(o options) error {
 	s.sub = smtpd.New(subCfg)
 	s.sub.SetLimits(smtpLimits(cfg, true))
 	s.pop3 = pop3d.NewServer(pop3d.Config{
-		Hostname:      cfg.Hostname,
-		TLS:           tlsConfig,
-		Auth:          authn,
-		Store:         s.Store,
-		Blobs:         s.Blobs,
-		Bus:           s.Bus,
-		Logger:        s.Logger,
-		MaxConnsPerIP: lim.MaxConnsPerIP,
-		IdleTimeout:   time.Duration(lim.POP3TimeoutSecs) * time.Second,
+		Hostname: cfg.Hostname,
+		TLS:      tlsConfig,
+		Auth:     authn,
+		Store:    s.Store,
+		Blobs:    s.Blobs,
+		Bus:      s.Bus,
+		Logger:   s.Logger,
 	})
 	s.imap = imapd.New(imapd.Config{
 		Hostname:       cfg.Hostname,
@@ -285,11 +283,8 @@ func (s *Server) start(o options) error {
 		Logger:         s.Logger,
 		Metrics:        s.Metrics,
 		MaxLiteralSize: lim.MaxMessageBytes,
-		// RFC 9051 section 5.4: the autologout timer is at least 30 minutes.
-		MaxConnsPerIP:   lim.IMAPConnsPerIP,
-		MaxConnsPerUser: lim.IMAPConnsPerUser,
-		IdleTimeout:     time.Duration(max(lim.IMAPIdleMinutes, 30)) * time.Minute,
 	})
+	s.setConnLimits(cfg.Limits)
 	if err := s.startHTTP(authn, uncached); err != nil {
 		return err
 	}

@@ -357,17 +357,20 @@ describe('settings', { skip: skipReason }, () => {
     assert.equal(saved.submission.max_messages_per_hour, 250);
     assert.deepEqual(saved.restart_required, []);
 
-    // The IMAP IDLE timeout is read when mailport starts: saved, and listed
+    // The shutdown wait is read when mailport starts: saved, and listed
     // until a restart.
     await page.getByRole('button', { name: 'Edit protocol limits' }).click();
     const limits = page.getByRole('form', { name: 'Protocol limits settings' });
-    await limits.getByLabel('IMAP IDLE timeout').fill('45');
+    await limits.getByLabel('Wait for connections at shutdown').fill('45');
     await limits.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('status').filter({ hasText: 'it takes effect after a restart' }).waitFor();
-    await page.getByTestId('restart-required').getByText('IMAP IDLE timeout (limits.imap_idle_timeout_minutes)').waitFor();
+    await page
+      .getByTestId('restart-required')
+      .getByText('Wait for connections at shutdown (limits.shutdown_wait_seconds)')
+      .waitFor();
     saved = ok(await masterAPI().get('/settings'));
-    assert.equal(saved.limits.imap_idle_timeout_minutes, 45);
-    assert.deepEqual(saved.restart_required, ['limits.imap_idle_timeout_minutes']);
+    assert.equal(saved.limits.shutdown_wait_seconds, 45);
+    assert.deepEqual(saved.restart_required, ['limits.shutdown_wait_seconds']);
     await screenshots(page, 'masteradmin', 'settings-saved');
   });
 });
