@@ -85,11 +85,8 @@ func (sc *Scope) linkQuery(q LinkQuery, what string, may func(access.Principal, 
 		mailbox = sc.p.Login()
 	}
 	if mailbox != "" {
-		mb, err := NormalizeAddress(mailbox)
+		mb, err := sc.mailboxFor(mailbox, may, "read "+what+" of")
 		if err != nil {
-			return store.LinkQuery{}, inputErr("mailbox", err)
-		}
-		if err := sc.require(may(sc.p, mb), "read "+what+" of "+mb); err != nil {
 			return store.LinkQuery{}, err
 		}
 		sq.AllDomains, sq.Mailbox = true, mb

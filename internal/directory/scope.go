@@ -901,14 +901,25 @@ func (sc *Scope) RemoveSender(ctx context.Context, mailbox, address string) erro
 	return nil
 }
 
+// mailboxFor normalizes the mailbox a request names (an input error at
+// "mailbox" when it is malformed) and checks that the caller may do what
+// to it.
+func (sc *Scope) mailboxFor(mailbox string, may func(access.Principal, string) bool, what string) (string, error) {
+	mb, err := NormalizeAddress(mailbox)
+	if err != nil {
+		return "", inputErr("mailbox", err)
+	}
+	if err := sc.require(may(sc.p, mb), what+" "+mb); err != nil {
+		return "", err
+	}
+	return mb, nil
+}
+
 // ListSenders lists the extra sender addresses of a mailbox (its owner may
 // read them).
 func (sc *Scope) ListSenders(ctx context.Context, mailbox string) ([]SenderAddress, error) {
-	mb, err := NormalizeAddress(mailbox)
+	mb, err := sc.mailboxFor(mailbox, access.CanReadMailbox, "read sender addresses of")
 	if err != nil {
-		return nil, inputErr("mailbox", err)
-	}
-	if err := sc.require(access.CanReadMailbox(sc.p, mb), "read sender addresses of "+mb); err != nil {
 		return nil, err
 	}
 	ss, err := sc.s.ListSenders(ctx, mb)
@@ -926,11 +937,8 @@ func (sc *Scope) ListSenders(ctx context.Context, mailbox string) ([]SenderAddre
 
 // AddForward adds a forward to a mailbox (its owner may, too).
 func (sc *Scope) AddForward(ctx context.Context, mailbox, target string, keepCopy bool) error {
-	mb, err := NormalizeAddress(mailbox)
+	mb, err := sc.mailboxFor(mailbox, access.CanManageForwards, "add forwards to")
 	if err != nil {
-		return inputErr("mailbox", err)
-	}
-	if err := sc.require(access.CanManageForwards(sc.p, mb), "add forwards to "+mb); err != nil {
 		return err
 	}
 	if err := sc.s.AddForward(ctx, mb, target, keepCopy); err != nil {
@@ -943,11 +951,8 @@ func (sc *Scope) AddForward(ctx context.Context, mailbox, target string, keepCop
 
 // RemoveForward removes a forward of a mailbox.
 func (sc *Scope) RemoveForward(ctx context.Context, mailbox, target string) error {
-	mb, err := NormalizeAddress(mailbox)
+	mb, err := sc.mailboxFor(mailbox, access.CanManageForwards, "remove forwards of")
 	if err != nil {
-		return inputErr("mailbox", err)
-	}
-	if err := sc.require(access.CanManageForwards(sc.p, mb), "remove forwards of "+mb); err != nil {
 		return err
 	}
 	t, err := NormalizeAddress(target)
@@ -971,11 +976,8 @@ func (sc *Scope) RemoveForward(ctx context.Context, mailbox, target string) erro
 
 // ListForwards lists the forwards of a mailbox.
 func (sc *Scope) ListForwards(ctx context.Context, mailbox string) ([]Forward, error) {
-	mb, err := NormalizeAddress(mailbox)
+	mb, err := sc.mailboxFor(mailbox, access.CanManageForwards, "read forwards of")
 	if err != nil {
-		return nil, inputErr("mailbox", err)
-	}
-	if err := sc.require(access.CanManageForwards(sc.p, mb), "read forwards of "+mb); err != nil {
 		return nil, err
 	}
 	fs, err := sc.s.ListForwards(ctx, mb)
