@@ -235,31 +235,8 @@ func (db *DB) ListAudit(ctx context.Context, f store.AuditFilter) ([]store.Audit
 	}
 	q += ` ORDER BY id DESC LIMIT ?`
 	args = append(args, limit)
-	rows, err := db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, wrap(err, "list audit")
-	}
-	defer rows.Close()
-	var out []store.AuditEntry
-	for rows.Next() {
-		var e store.AuditEntry
-		var t int64
-		var role, before, after string
-		if err := rows.Scan(&e.ID, &t, &e.Actor, &role, &e.RemoteIP, &e.Action, &e.ObjectType, &e.ObjectID,
-			&e.Domain, &before, &after); err != nil {
-			return nil, wrap(err, "list audit")
-		}
-		e.Time = fromNanos(t)
-		e.ActorRole = store.Role(role)
-		if before != "" {
-			e.Before = json.RawMessage(before)
-		}
-		if after != "" {
-			e.After = json.RawMessage(after)
-		}
-		out = append(out, e)
-	}
-	return out, wrap(rows.Err(), "list audit")
+	out, err := queryAll(ctx, db.r, scanAudit, q, args...)
+	return out, wrap(err, "list audit")
 }
 
 const tokenColumns = `id, account_id, name, hash, prefix, created_at, last_used_at, expires_at`
@@ -308,21 +285,29 @@ func (db *DB) CreateAPIToken(ctx context.Context, t store.APIToken) (store.APITo
 	return t, nil
 }
 
+// scanAudit reads one audit_log row of ListAudit's query.
+func scanAudit(rows row) (store.AuditEntry, error) {
+	var e store.AuditEntry
+	var t int64
+	var role, before, after string
+	if err := rows.Scan(&e.ID, &t, &e.Actor, &role, &e.RemoteIP, &e.Action, &e.ObjectType, &e.ObjectID,
+		&e.Domain, &before, &after); err != nil {
+		return e, err
+	}
+	e.Time = fromNanos(t)
+	e.ActorRole = store.Role(role)
+	if before != "" {
+		e.Before = json.RawMessage(before)
+	}
+	if after != "" {
+		e.After = json.RawMessage(after)
+	}
+	return e, nil
+}
+
 func (db *DB) queryTokens(ctx context.Context, what, where string, arg any) ([]store.APIToken, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE `+where+` ORDER BY id`, arg)
-	if err != nil {
-		return nil, wrap(err, "%s", what)
-	}
-	defer rows.Close()
-	var out []store.APIToken
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, wrap(err, "%s", what)
-		}
-		out = append(out, t)
-	}
-	return out, wrap(rows.Err(), "%s", what)
+	out, err := queryAll(ctx, db.r, scanToken, `SELECT `+tokenColumns+` FROM api_tokens WHERE `+where+` ORDER BY id`, arg)
+	return out, wrap(err, "%s", what)
 }
 
 // ListAPITokens lists an account's tokens, oldest first.
@@ -403,21 +388,9 @@ func (db *DB) DeleteSession(ctx context.Context, id string) error {
 
 // ListSessions lists an account's sessions, newest first.
 func (db *DB) ListSessions(ctx context.Context, accountID int64) ([]store.Session, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE account_id = ?
+	out, err := queryAll(ctx, db.r, scanSession, `SELECT `+sessionColumns+` FROM sessions WHERE account_id = ?
 		ORDER BY created_at DESC, id`, accountID)
-	if err != nil {
-		return nil, wrap(err, "sessions of account %d", accountID)
-	}
-	defer rows.Close()
-	var out []store.Session
-	for rows.Next() {
-		s, err := scanSession(rows)
-		if err != nil {
-			return nil, wrap(err, "sessions of account %d", accountID)
-		}
-		out = append(out, s)
-	}
-	return out, wrap(rows.Err(), "sessions of account %d", accountID)
+	return out, wrap(err, "sessions of account %d", accountID)
 }
 
 // DeleteAccountSessions removes the account's sessions except keep.
@@ -542,20 +515,12 @@ func (db *DB) DomainStats(ctx context.Context, domains []string) ([]store.Domain
 		args = stringArgs(domains)
 	}
 	q += ` ORDER BY d.name`
-	rows, err := db.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, wrap(err, "domain stats")
-	}
-	defer rows.Close()
-	var out []store.DomainStats
-	for rows.Next() {
+	out, err := queryAll(ctx, db.r, func(rows row) (store.DomainStats, error) {
 		var s store.DomainStats
-		if err := rows.Scan(&s.Domain, &s.Mailboxes, &s.Aliases, &s.Messages, &s.Bytes, &s.QuotaBytes); err != nil {
-			return nil, wrap(err, "domain stats")
-		}
-		out = append(out, s)
-	}
-	return out, wrap(rows.Err(), "domain stats")
+		err := rows.Scan(&s.Domain, &s.Mailboxes, &s.Aliases, &s.Messages, &s.Bytes, &s.QuotaBytes)
+		return s, err
+	}, q, args...)
+	return out, wrap(err, "domain stats")
 }
 
 // statsSortColumns maps each MailboxStats order to its column; the query

@@ -215,6 +215,33 @@ func mapErr(err error) error {
 	return err
 }
 
+// querier is what *sql.DB and *sql.Tx have in common for reading.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// row is what the scan functions read: a *sql.Row or the current row of
+// *sql.Rows.
+type row = interface{ Scan(...any) error }
+
+// queryAll runs a query and scans every row with scan.
+func queryAll[T any](ctx context.Context, q querier, scan func(row) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
 // wrap adds the operation to err after mapping it to the store's errors.
 // A store error (exists, not found) reads as the operation and the
 // outcome, for people; other errors keep the "sqlite:" prefix that tells
