@@ -2,13 +2,8 @@ package mtasts
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +13,7 @@ import (
 	"time"
 
 	"mailport/internal/dns"
+	"mailport/internal/testutil"
 )
 
 // policyHost is an HTTPS server standing in for the mta-sts.DOMAIN hosts
@@ -39,37 +35,14 @@ var certDomains = []string{"example.test", "other.test", "a.test", "b.test", "c.
 
 func startPolicyHost(t *testing.T) *policyHost {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
 	for _, d := range certDomains {
 		names = append(names, "mta-sts."+d)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: names[0]},
-		DNSNames:              names,
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &policyHost{roots: x509.NewCertPool(), answers: map[string]func(http.ResponseWriter, *http.Request){}, requests: map[string]int{}}
-	h.roots.AddCert(cert)
+	cert, roots := testutil.Cert(t, names...)
+	h := &policyHost{roots: roots, answers: map[string]func(http.ResponseWriter, *http.Request){}, requests: map[string]int{}}
 	h.srv = httptest.NewUnstartedServer(http.HandlerFunc(h.serve))
-	h.srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	h.srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	h.srv.StartTLS()
 	t.Cleanup(h.srv.Close)
 	return h

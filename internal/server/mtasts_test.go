@@ -2,14 +2,9 @@ package server
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -26,6 +21,7 @@ import (
 	"mailport/internal/dnsrecords"
 	"mailport/internal/mtasts"
 	"mailport/internal/queue"
+	"mailport/internal/testutil"
 )
 
 const testHostname = "mx.server.test"
@@ -214,27 +210,11 @@ func (s *mxSession) Data(r io.Reader) error {
 // hosts of the given domains, answering each with its policy text.
 func policyServer(t *testing.T, policies map[string]string) *http.Client {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var names []string
 	for d := range policies {
 		names = append(names, "mta-sts."+d)
 	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), DNSNames: names, IsCA: true, BasicConstraintsValid: true,
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
+	cert, roots := testutil.Cert(t, names...)
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, ok := policies[strings.TrimPrefix(r.Host, "mta-sts.")]
 		if !ok || r.URL.Path != "/.well-known/mta-sts.txt" {
@@ -244,7 +224,7 @@ func policyServer(t *testing.T, policies map[string]string) *http.Client {
 		w.Header().Set("Content-Type", "text/plain")
 		io.WriteString(w, p)
 	}))
-	srv.TLS = &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	srv.TLS = &tls.Config{Certificates: []tls.Certificate{cert}}
 	srv.StartTLS()
 	t.Cleanup(srv.Close)
 	addr := srv.Listener.Addr().String()

@@ -2,16 +2,10 @@ package smtpd
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
 	"log/slog"
-	"math/big"
 	"net"
 	"net/textproto"
 	"os"
@@ -31,6 +25,7 @@ import (
 	"mailport/internal/notify"
 	"mailport/internal/store"
 	"mailport/internal/store/sqlite"
+	"mailport/internal/testutil"
 )
 
 const testPassword = "correct horse battery"
@@ -113,22 +108,8 @@ func newWorld(t testing.TB) *world {
 
 func selfSigned(t testing.TB) *tls.Config {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "mx.example.test"},
-		DNSNames:     []string{"mx.example.test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
+	c, _ := testutil.Cert(t, "mx.example.test")
+	return &tls.Config{Certificates: []tls.Certificate{c}}
 }
 
 func (w *world) config() Config {
