@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -95,6 +96,21 @@ type Queue struct {
 	SmarthostTLS          string `toml:"smarthost_tls,omitempty"`
 	SmarthostUsername     string `toml:"smarthost_username,omitempty"`
 	SmarthostPasswordFile string `toml:"smarthost_password_file,omitempty"`
+	// DelayWarning is how long a message may stay undelivered to some
+	// recipient before its sender gets one notice that it is delayed
+	// (RFC 3464 Action "delayed"), as a duration such as "4h" or "90m";
+	// "0" sends none. The default, 4h, is sendmail's Timeout.queuewarn:
+	// late enough that greylisting and short outages pass unreported.
+	DelayWarning string `toml:"delay_warning"`
+}
+
+// DelayWarningDuration is DelayWarning parsed; 0 turns delay notices off.
+func (q Queue) DelayWarningDuration() (time.Duration, error) {
+	d, err := time.ParseDuration(q.DelayWarning)
+	if err != nil || d < 0 {
+		return 0, invalidKey("queue.delay_warning", "%q: want a duration such as 4h or 90m, or 0 for no delay notices", q.DelayWarning)
+	}
+	return d, nil
 }
 
 // Submission limits what one authenticated user may send. The hourly count
@@ -143,7 +159,7 @@ func Default(hostname string) Config {
 		Hostname:   hostname,
 		TLS:        TLS{CertFile: "tls/cert.pem", KeyFile: "tls/key.pem"},
 		Database:   Database{Driver: "sqlite", DSN: "mailport.db"},
-		Queue:      Queue{SMTPPort: 25},
+		Queue:      Queue{SMTPPort: 25, DelayWarning: "4h"},
 		Submission: Submission{MaxMessagesPerHour: 500, MaxRecipients: 100},
 		Limits: Limits{
 			MaxMessageBytes: 50 << 20, MaxRecipients: 100, MaxLineLength: 2000,
@@ -255,6 +271,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Queue.SMTPPort < 0 || c.Queue.SMTPPort > 65535 {
 		return invalidKey("queue.smtp_port", "%d is not a port", c.Queue.SMTPPort)
+	}
+	if _, err := c.Queue.DelayWarningDuration(); err != nil {
+		return err
 	}
 	for _, v := range []struct {
 		key string

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestSaveLoadRoundTrip(t *testing.T) {
@@ -76,6 +77,8 @@ func TestLoadErrors(t *testing.T) {
 		"hostname = \"a.test\"\n[queue]\nsmarthost = \"relay.test:587\"\nsmarthost_username = \"u\"\n": "go together",
 		"hostname = \"a.test\"\n[submission]\nmax_recipients = -1\n":                                   "submission.max_recipients",
 		"hostname = \"a.test\"\n[queue]\nsource_address = \"x\"\n":                                     "source_address",
+		"hostname = \"a.test\"\n[queue]\ndelay_warning = \"soon\"\n":                                   "queue.delay_warning",
+		"hostname = \"a.test\"\n[queue]\ndelay_warning = \"-1h\"\n":                                    "queue.delay_warning",
 	}
 	for content, want := range cases {
 		dir := t.TempDir()
@@ -113,6 +116,33 @@ func TestSubmissionLimits(t *testing.T) {
 			}
 			if c.Submission.MaxMessagesPerHour != tc.perHour || c.Submission.MaxRecipients != tc.maxRcp {
 				t.Errorf("got %+v, want %d per hour and %d recipients", c.Submission, tc.perHour, tc.maxRcp)
+			}
+		})
+	}
+}
+
+func TestDelayWarning(t *testing.T) {
+	cases := []struct {
+		name string
+		file string
+		want time.Duration
+	}{
+		{"default", "hostname = \"a.test\"\n", 4 * time.Hour},
+		{"set", "hostname = \"a.test\"\n[queue]\ndelay_warning = \"90m\"\n", 90 * time.Minute},
+		{"off", "hostname = \"a.test\"\n[queue]\ndelay_warning = \"0\"\n", 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, FileName), []byte(tc.file), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d, err := c.Queue.DelayWarningDuration(); err != nil || d != tc.want {
+				t.Errorf("delay warning %v, %v; want %v", d, err, tc.want)
 			}
 		})
 	}

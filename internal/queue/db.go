@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/emersion/go-smtp"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"mailport/internal/blob"
@@ -42,7 +43,8 @@ CREATE TABLE IF NOT EXISTS entries (
 	dkim_signed  INTEGER NOT NULL DEFAULT 0,
 	route_host   TEXT NOT NULL DEFAULT '',
 	route_port   INTEGER NOT NULL DEFAULT 0,
-	body_offset  INTEGER NOT NULL DEFAULT 0
+	body_offset  INTEGER NOT NULL DEFAULT 0,
+	delay_notified INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS entries_next_attempt ON entries(next_attempt);
 CREATE TABLE IF NOT EXISTS recipients (
@@ -56,6 +58,7 @@ CREATE TABLE IF NOT EXISTS recipients (
 	remote_mta TEXT NOT NULL DEFAULT '',
 	updated    INTEGER NOT NULL DEFAULT 0,
 	reported   INTEGER NOT NULL DEFAULT 0,
+	notify     TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (entry_id, seq)
 );
 `
@@ -92,18 +95,24 @@ func openDB(ctx context.Context, path string, blobs *blob.Store, log *slog.Logge
 		s.Close()
 		return nil, fmt.Errorf("queue: upgrade schema in %s: %w", path, err)
 	}
-	if err := addColumn(ctx, s, "body_offset", `ALTER TABLE entries ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0`); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("queue: upgrade schema in %s: %w", path, err)
+	for _, c := range []struct{ table, name, stmt string }{
+		{"entries", "body_offset", `ALTER TABLE entries ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0`},
+		{"entries", "delay_notified", `ALTER TABLE entries ADD COLUMN delay_notified INTEGER NOT NULL DEFAULT 0`},
+		{"recipients", "notify", `ALTER TABLE recipients ADD COLUMN notify TEXT NOT NULL DEFAULT ''`},
+	} {
+		if err := addColumn(ctx, s, c.table, c.name, c.stmt); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("queue: upgrade schema in %s: %w", path, err)
+		}
 	}
 	return &db{sql: s, commits: newCommitter(s, blobs, log)}, nil
 }
 
-// addColumn adds a column to entries in a queue file created before it
+// addColumn adds a column to table in a queue file created before it
 // existed.
-func addColumn(ctx context.Context, s *sql.DB, name, stmt string) error {
+func addColumn(ctx context.Context, s *sql.DB, table, name, stmt string) error {
 	var n int
-	if err := s.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info('entries') WHERE name = ?`, name).Scan(&n); err != nil {
+	if err := s.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, table, name).Scan(&n); err != nil {
 		return err
 	}
 	if n > 0 {
@@ -139,10 +148,13 @@ func (d *db) close() error {
 	return d.sql.Close()
 }
 
+// txFunc is one change inside a group-commit transaction.
+type txFunc = func(ctx context.Context, tx *sql.Tx) error
+
 // tx applies fn through the group commit: it returns once fn's writes are
 // committed (and durable, synchronous=FULL), or with fn's error, its
 // writes undone.
-func (d *db) tx(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+func (d *db) tx(ctx context.Context, fn txFunc) error {
 	return d.commits.submit(ctx, nil, fn)
 }
 
@@ -156,8 +168,9 @@ func fromNano(n int64) time.Time {
 }
 
 // insert stores a new entry; its blob's directory entry is made durable
-// in the same round, before the row.
-func (d *db) insert(ctx context.Context, e *Entry) error {
+// in the same round, before the row. also, when set, runs in the same
+// transaction: the entry is stored only if also succeeds.
+func (d *db) insert(ctx context.Context, e *Entry, also txFunc) error {
 	return d.commits.submit(ctx, []string{e.BlobID}, func(ctx context.Context, tx *sql.Tx) error {
 		host, port := "", 0
 		if e.Route != nil {
@@ -170,13 +183,38 @@ func (d *db) insert(ctx context.Context, e *Entry) error {
 			return fmt.Errorf("queue: insert entry: %w", err)
 		}
 		for i, r := range e.Recipients {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO recipients (entry_id, seq, address, state) VALUES (?, ?, ?, ?)`,
-				e.ID, i, r.Address, string(r.State)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO recipients (entry_id, seq, address, state, notify) VALUES (?, ?, ?, ?, ?)`,
+				e.ID, i, r.Address, string(r.State), notifyText(r.Notify)); err != nil {
 				return fmt.Errorf("queue: insert recipient: %w", err)
 			}
 		}
+		if also != nil {
+			return also(ctx, tx)
+		}
 		return nil
 	})
+}
+
+// notifyText is the stored form of a NOTIFY parameter: its keywords
+// joined by commas as on the RCPT line, "" for none given.
+func notifyText(n []smtp.DSNNotify) string {
+	s := make([]string, len(n))
+	for i, k := range n {
+		s[i] = string(k)
+	}
+	return strings.Join(s, ",")
+}
+
+// parseNotify is the inverse of notifyText.
+func parseNotify(s string) []smtp.DSNNotify {
+	if s == "" {
+		return nil
+	}
+	var n []smtp.DSNNotify
+	for _, k := range strings.Split(s, ",") {
+		n = append(n, smtp.DSNNotify(k))
+	}
+	return n
 }
 
 // queryer is what both *sql.DB and *sql.Tx offer.
@@ -184,7 +222,7 @@ type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const entryColumns = `id, sender, blob_id, size, eight_bit, created, next_attempt, attempts, last_error, dsn_sent, dkim_signed, route_host, route_port, body_offset`
+const entryColumns = `id, sender, blob_id, size, eight_bit, created, next_attempt, attempts, last_error, dsn_sent, dkim_signed, route_host, route_port, body_offset, delay_notified`
 
 // entries loads the entries selected by where (with args), with their
 // recipients, ordered by next attempt.
@@ -200,7 +238,7 @@ func (d *db) entries(ctx context.Context, q queryer, where string, args ...any) 
 		var created, next int64
 		var routeHost string
 		var routePort int
-		if err := rows.Scan(&e.ID, &e.From, &e.BlobID, &e.Size, &e.EightBit, &created, &next, &e.Attempts, &e.LastError, &e.DSNSent, &e.DKIMSigned, &routeHost, &routePort, &e.Offset); err != nil {
+		if err := rows.Scan(&e.ID, &e.From, &e.BlobID, &e.Size, &e.EightBit, &created, &next, &e.Attempts, &e.LastError, &e.DSNSent, &e.DKIMSigned, &routeHost, &routePort, &e.Offset, &e.DelayNotified); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("queue: scan entry: %w", err)
 		}
@@ -229,20 +267,20 @@ func (d *db) entries(ctx context.Context, q queryer, where string, args ...any) 
 		for _, e := range list[start:end] {
 			ids = append(ids, e.ID)
 		}
-		rrows, err := q.QueryContext(ctx, `SELECT entry_id, address, state, attempts, last_error, status, remote_mta, updated, reported
+		rrows, err := q.QueryContext(ctx, `SELECT entry_id, address, state, attempts, last_error, status, remote_mta, updated, reported, notify
 			FROM recipients WHERE entry_id IN (?`+strings.Repeat(",?", len(ids)-1)+`) ORDER BY entry_id, seq`, ids...)
 		if err != nil {
 			return nil, fmt.Errorf("queue: list recipients: %w", err)
 		}
 		for rrows.Next() {
-			var id, state string
+			var id, state, notify string
 			var updated int64
 			var r Recipient
-			if err := rrows.Scan(&id, &r.Address, &state, &r.Attempts, &r.LastError, &r.Status, &r.RemoteMTA, &updated, &r.Reported); err != nil {
+			if err := rrows.Scan(&id, &r.Address, &state, &r.Attempts, &r.LastError, &r.Status, &r.RemoteMTA, &updated, &r.Reported, &notify); err != nil {
 				rrows.Close()
 				return nil, fmt.Errorf("queue: scan recipient: %w", err)
 			}
-			r.State, r.Updated = State(state), fromNano(updated)
+			r.State, r.Updated, r.Notify = State(state), fromNano(updated), parseNotify(notify)
 			if e := byID[id]; e != nil {
 				e.Recipients = append(e.Recipients, r)
 			}

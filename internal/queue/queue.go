@@ -30,6 +30,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"mailport/internal/blob"
 	"mailport/internal/dns"
 )
@@ -65,6 +67,10 @@ type Recipient struct {
 	Updated   time.Time
 	// Reported is set once a DSN for this (failed) recipient is queued.
 	Reported bool
+	// Notify is the NOTIFY parameter the client gave with RCPT (RFC 3461
+	// section 4.1), nil when it gave none: which notices the sender
+	// wants for this recipient (see wants).
+	Notify []smtp.DSNNotify
 }
 
 // Entry is one queued message.
@@ -88,6 +94,10 @@ type Entry struct {
 	LastError string
 	// DSNSent is set once every failed recipient has been reported.
 	DSNSent bool
+	// DelayNotified is set once the delay notice (RFC 3464 Action
+	// "delayed") is queued, or was found not wanted: a message gets at
+	// most one.
+	DelayNotified bool
 	// DKIMSigned records that the message was signed before queueing.
 	DKIMSigned bool
 	// Route, when set, sends every remote recipient of the entry to this
@@ -152,6 +162,8 @@ type Config struct {
 	Policy PolicySource
 	// Lifetime is how long a message is retried; default 5 days.
 	Lifetime time.Duration
+	// DelayWarning is Routing.DelayWarning at the start.
+	DelayWarning time.Duration
 	// Backoff is the wait after the n-th failed round (n >= 1); default
 	// DefaultBackoff.
 	Backoff func(attempt int) time.Duration
@@ -272,7 +284,8 @@ func New(cfg Config) (*Queue, error) {
 		inflight: map[string]bool{},
 		conns:    newConnCache(),
 	}
-	if err := q.SetRouting(Routing{SMTPPort: cfg.SMTPPort, SourceAddress: cfg.SourceAddress, Smarthost: cfg.Smarthost, MaxMessageBytes: cfg.MaxMessageBytes}); err != nil {
+	if err := q.SetRouting(Routing{SMTPPort: cfg.SMTPPort, SourceAddress: cfg.SourceAddress, Smarthost: cfg.Smarthost,
+		MaxMessageBytes: cfg.MaxMessageBytes, DelayWarning: cfg.DelayWarning}); err != nil {
 		return nil, err
 	}
 	d, err := openDB(context.Background(), filepath.Join(cfg.Dir, "queue.db"), cfg.Blobs, q.log)
@@ -296,6 +309,10 @@ type Routing struct {
 	// MaxMessageBytes is Config.MaxMessageBytes: what the servers that
 	// queue mail accept grows with it, so it changes with them.
 	MaxMessageBytes int64
+	// DelayWarning is how long a recipient may stay undelivered before
+	// the sender gets one delay notice for the message (mailport.toml
+	// [queue] delay_warning); 0 sends none.
+	DelayWarning time.Duration
 }
 
 // SetRouting makes the next delivery attempts use r; attempts already
@@ -304,6 +321,9 @@ type Routing struct {
 func (q *Queue) SetRouting(r Routing) error {
 	if r.SMTPPort == 0 {
 		r.SMTPPort = 25
+	}
+	if r.DelayWarning < 0 {
+		return fmt.Errorf("queue: negative delay warning %v", r.DelayWarning)
 	}
 	if r.SourceAddress != "" && net.ParseIP(r.SourceAddress) == nil {
 		return fmt.Errorf("queue: source address %q is not an IP address", r.SourceAddress)
@@ -364,11 +384,31 @@ func Via(host string, port int) Option {
 	return func(e *Entry) { e.Route = &Destination{Host: host, Port: port} }
 }
 
+// Notify records the NOTIFY parameter a client gave with RCPT for rcpt
+// (RFC 3461 section 4.1), so the queue sends the sender only the notices
+// asked for; an address that is not among the recipients is ignored.
+func Notify(rcpt string, n []smtp.DSNNotify) Option {
+	return func(e *Entry) {
+		for i := range e.Recipients {
+			if canonical(e.Recipients[i].Address) == canonical(rcpt) {
+				e.Recipients[i].Notify = append([]smtp.DSNNotify(nil), n...)
+			}
+		}
+	}
+}
+
 // Enqueue stores a message for delivery to rcpts and returns its id. When
 // it returns nil the message is durable (blob and row fsynced); the body is
 // written once whatever the number of recipients. from "" is the null
 // sender. Concurrent calls share one queue.db commit (group commit).
 func (q *Queue) Enqueue(ctx context.Context, from string, rcpts []string, body io.Reader, opts ...Option) (string, error) {
+	return q.enqueue(ctx, from, rcpts, body, nil, opts)
+}
+
+// enqueue is Enqueue with also, a change committed in the same
+// transaction as the new entry, or with neither when also fails: a
+// notice and the mark that it was sent are durable together.
+func (q *Queue) enqueue(ctx context.Context, from string, rcpts []string, body io.Reader, also txFunc, opts []Option) (string, error) {
 	e, err := q.newEntry(from, rcpts, opts)
 	if err != nil {
 		return "", err
@@ -379,7 +419,7 @@ func (q *Queue) Enqueue(ctx context.Context, from string, rcpts []string, body i
 		return "", fmt.Errorf("queue: store message: %w", err)
 	}
 	e.BlobID, e.Size, e.EightBit = id, size, cr.eightBit
-	return q.commitEntry(ctx, e)
+	return q.commitEntry(ctx, e, also)
 }
 
 // EnqueueLink queues the message that the blob blobID holds from offset
@@ -424,7 +464,7 @@ func (q *Queue) EnqueueLink(ctx context.Context, from string, rcpts []string, bl
 		return "", fmt.Errorf("queue: store message: %w", err)
 	}
 	e.BlobID, e.Offset, e.Size, e.EightBit = id, skip, size, cr.eightBit
-	return q.commitEntry(ctx, e)
+	return q.commitEntry(ctx, e, nil)
 }
 
 // newEntry checks an Enqueue's envelope and returns the entry without its
@@ -449,9 +489,6 @@ func (q *Queue) newEntry(from string, rcpts []string, opts []Option) (*Entry, er
 	}
 	now := q.cfg.Now()
 	e := &Entry{ID: newEntryID(), From: from, Created: now, NextAttempt: now}
-	for _, o := range opts {
-		o(e)
-	}
 	seen := map[string]bool{}
 	for _, r := range rcpts {
 		if err := checkAddress(r); err != nil {
@@ -464,13 +501,18 @@ func (q *Queue) newEntry(from string, rcpts []string, opts []Option) (*Entry, er
 		seen[key] = true
 		e.Recipients = append(e.Recipients, Recipient{Address: r, State: Pending})
 	}
+	// Options apply once the recipients are known: Notify names one.
+	for _, o := range opts {
+		o(e)
+	}
 	return e, nil
 }
 
 // commitEntry makes e and its blob (file fsynced, directory entry not yet)
-// durable and wakes Run; on failure the blob is removed.
-func (q *Queue) commitEntry(ctx context.Context, e *Entry) (string, error) {
-	if err := q.db.insert(ctx, e); err != nil {
+// durable, with also (when set) in the same transaction, and wakes Run;
+// on failure the blob is removed.
+func (q *Queue) commitEntry(ctx context.Context, e *Entry, also txFunc) (string, error) {
+	if err := q.db.insert(ctx, e, also); err != nil {
 		q.cfg.Blobs.Delete(e.BlobID)
 		return "", err
 	}

@@ -1,12 +1,10 @@
 package queue
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -262,6 +260,9 @@ func (q *Queue) record(ctx context.Context, e *Entry, results []*result) (remove
 		e.NextAttempt = now
 	case anyPending:
 		e.NextAttempt = now.Add(q.cfg.Backoff(e.Attempts))
+		if at := q.delayNoticeAt(e); at.After(now) && at.Before(e.NextAttempt) {
+			e.NextAttempt = at
+		}
 	}
 	ctx = context.WithoutCancel(ctx)
 	if !aborted && settled(e) {
@@ -290,132 +291,6 @@ func (q *Queue) removed(e *Entry) {
 		q.log.Warn("deleting delivered message file", "id", e.ID, "error", err)
 	}
 	q.log.Info("done", "id", e.ID)
-}
-
-// finish reports newly failed recipients with one DSN and removes the
-// entry when every recipient is final and reported. The DSN is queued
-// (durably) before the entry goes, so a crash in between repeats the DSN
-// rather than losing it.
-func (q *Queue) finish(ctx context.Context, e *Entry) error {
-	var failed []int
-	pending := false
-	for i, r := range e.Recipients {
-		switch {
-		case r.State == Pending:
-			pending = true
-		case r.State == Failed && !r.Reported:
-			failed = append(failed, i)
-		}
-	}
-	if len(failed) > 0 {
-		if e.From == "" {
-			// RFC 5321 section 4.5.5 / RFC 3464 section 2: a message with
-			// a null sender (a bounce itself) is never bounced, so two
-			// servers can never bounce a message back and forth.
-			q.log.Warn("dropping bounce: the failed message has a null sender", "id", e.ID, "failed", len(failed))
-			q.cfg.Metrics.bounce("dropped")
-		} else {
-			id, err := q.bounce(ctx, e, failed)
-			if err != nil {
-				// Keep the entry and try the DSN again later.
-				e.NextAttempt = q.cfg.Now().Add(q.cfg.Backoff(max(e.Attempts, 1)))
-				if serr := q.db.saveAttempt(ctx, e); serr != nil {
-					return errors.Join(err, serr)
-				}
-				return fmt.Errorf("queue the DSN: %w", err)
-			}
-			q.log.Info("bounce queued", "id", e.ID, "dsn", id, "to", e.From, "failed", len(failed))
-			q.cfg.Metrics.bounce("sent")
-		}
-		for _, i := range failed {
-			e.Recipients[i].Reported = true
-		}
-		e.DSNSent = true
-		if err := q.db.saveAttempt(ctx, e); err != nil {
-			return err
-		}
-	}
-	if pending {
-		return nil
-	}
-	if _, err := q.db.delete(ctx, e.ID); err != nil {
-		return err
-	}
-	q.removed(e)
-	return nil
-}
-
-// bounce queues a DSN (RFC 3464) for the recipients at idx to the
-// envelope sender of e, from the null sender.
-func (q *Queue) bounce(ctx context.Context, e *Entry, idx []int) (string, error) {
-	header, err := q.readHeader(e)
-	if err != nil {
-		q.log.Warn("reading the header of a failed message for its DSN", "id", e.ID, "error", err)
-	}
-	m := &dsn.Message{
-		ReportingMTA:   q.cfg.Hostname,
-		From:           "MAILER-DAEMON@" + q.cfg.Hostname,
-		To:             e.From,
-		Date:           q.cfg.Now(),
-		ArrivalDate:    e.Created,
-		OriginalHeader: header,
-	}
-	for _, i := range idx {
-		r := e.Recipients[i]
-		m.Recipients = append(m.Recipients, dsn.Recipient{
-			FinalRecipient:  r.Address,
-			Action:          dsn.Failed,
-			Status:          r.Status,
-			RemoteMTA:       r.RemoteMTA,
-			DiagnosticCode:  diagnostic(r),
-			LastAttemptDate: r.Updated,
-		})
-	}
-	raw, err := m.Compose()
-	if err != nil {
-		return "", err
-	}
-	return q.Enqueue(ctx, "", []string{e.From}, bytes.NewReader(raw))
-}
-
-// diagnostic is the SMTP reply for Diagnostic-Code: the remote reply when
-// there was one (it starts with its code), else our own text behind the
-// reply we would have given.
-func diagnostic(r Recipient) string {
-	text := r.LastError
-	if _, after, ok := strings.Cut(text, "]: "); ok {
-		text = after
-	}
-	if len(text) >= 4 && text[3] == ' ' {
-		if _, err := strconv.Atoi(text[:3]); err == nil {
-			return text
-		}
-	}
-	code := "550"
-	if strings.HasPrefix(r.Status, "4.") {
-		code = "450"
-	}
-	return code + " " + r.Status + " " + text
-}
-
-// readHeader returns the header section of a queued message, bounded.
-func (q *Queue) readHeader(e *Entry) ([]byte, error) {
-	f, err := q.cfg.Blobs.Open(e.BlobID)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	buf, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, e.Offset, e.Size), dsn.MaxHeaderBytes+4))
-	if err != nil {
-		return nil, err
-	}
-	if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
-		return buf[:i+2], nil
-	}
-	if i := bytes.Index(buf, []byte("\n\n")); i >= 0 {
-		return buf[:i+1], nil
-	}
-	return buf, nil
 }
 
 // deliverLocal hands a message to a local recipient (a bounce to a local

@@ -54,7 +54,7 @@ type Recipient struct {
 	// "550 5.1.1 no such user"; written with diagnostic type "smtp".
 	DiagnosticCode  string
 	LastAttemptDate time.Time
-	// WillRetryUntil is for Action Delayed (RFC 3464 section 2.3.8).
+	// WillRetryUntil is for Action Delayed (RFC 3464 section 2.3.9).
 	WillRetryUntil time.Time
 }
 
@@ -187,7 +187,7 @@ func (m *Message) humanText() string {
 		for _, r := range delayed {
 			fmt.Fprintf(&t, "<%s>: %s\r\n", clean(r.FinalRecipient), describe(r))
 			if !r.WillRetryUntil.IsZero() {
-				fmt.Fprintf(&t, "    trying until %s\r\n", r.WillRetryUntil.UTC().Format(time.RFC1123Z))
+				fmt.Fprintf(&t, "    The server keeps trying until %s.\r\n", r.WillRetryUntil.UTC().Format(time.RFC1123Z))
 			}
 		}
 		t.WriteString("\r\n")
@@ -248,20 +248,22 @@ func (m *Message) statusFields() []byte {
 }
 
 // statusOrDefault returns the recipient's status when it is a valid RFC
-// 3463 code, else the generic code for its action (RFC 3464 section 2.3.4
-// makes Status mandatory).
+// 3463 code of the class its action implies, else the generic code for
+// the action (RFC 3464 section 2.3.4 makes Status mandatory, and a
+// "delayed" report carries a transient 4.x.x, a "failed" one a permanent
+// 5.x.x).
 func statusOrDefault(r Recipient) string {
-	if ValidStatus(r.Status) {
-		return r.Status
-	}
+	class := "2"
 	switch r.Action {
 	case Failed:
-		return "5.0.0"
+		class = "5"
 	case Delayed:
-		return "4.0.0"
-	default:
-		return "2.0.0"
+		class = "4"
 	}
+	if ValidStatus(r.Status) && r.Status[:1] == class {
+		return r.Status
+	}
+	return class + ".0.0"
 }
 
 // ValidStatus reports whether s is an RFC 3463 status code: class 2, 4

@@ -1,0 +1,238 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"mailport/internal/queue/dsn"
+)
+
+// finish tells the sender what became of e after a round, with one
+// delivery status notification (RFC 3464) for the recipients that newly
+// failed and, once Routing.DelayWarning has passed, those still pending;
+// then it removes the entry when every recipient is final and reported.
+// The notice is queued (durably) before the entry goes, so a crash in
+// between repeats the removal, never the notice.
+func (q *Queue) finish(ctx context.Context, e *Entry) error {
+	var failed, pending []int
+	for i, r := range e.Recipients {
+		switch {
+		case r.State == Pending:
+			pending = append(pending, i)
+		case r.State == Failed && !r.Reported:
+			failed = append(failed, i)
+		}
+	}
+	delayed := pending
+	if !q.delayDue(e, q.cfg.Now()) {
+		delayed = nil
+	}
+	if len(failed) > 0 || len(delayed) > 0 {
+		if err := q.report(ctx, e, failed, delayed); err != nil {
+			// Keep the entry and try the notice again later.
+			e.NextAttempt = q.cfg.Now().Add(q.cfg.Backoff(max(e.Attempts, 1)))
+			if serr := q.db.saveAttempt(ctx, e); serr != nil {
+				return errors.Join(err, serr)
+			}
+			return fmt.Errorf("queue the DSN: %w", err)
+		}
+	}
+	if len(pending) > 0 {
+		return nil
+	}
+	if _, err := q.db.delete(ctx, e.ID); err != nil {
+		return err
+	}
+	q.removed(e)
+	return nil
+}
+
+// delayDue reports whether the delay notice of e is due at now: enabled,
+// not sent yet, and the message waited Routing.DelayWarning.
+func (q *Queue) delayDue(e *Entry, now time.Time) bool {
+	w := q.Routing().DelayWarning
+	return w > 0 && !e.DelayNotified && now.Sub(e.Created) >= w
+}
+
+// delayNoticeAt is when the delay notice of e falls due, zero when it
+// never will (disabled, or sent already). A round is scheduled then even
+// when the back-off would wait longer, so the notice is not late by up
+// to a back-off step and reports a fresh attempt.
+func (q *Queue) delayNoticeAt(e *Entry) time.Time {
+	w := q.Routing().DelayWarning
+	if w <= 0 || e.DelayNotified {
+		return time.Time{}
+	}
+	return e.Created.Add(w)
+}
+
+// wants reports whether the sender asked for a notice of kind (FAILURE
+// or DELAY) about r. RFC 3461 section 4.1: NEVER asks for none; a list
+// asks for what it names; without NOTIFY an MTA may act as if FAILURE or
+// FAILURE,DELAY was given, and mailport takes FAILURE,DELAY (as Postfix
+// does), since a sender whose client knows nothing of DSN is better off
+// hearing that the message is stuck.
+func wants(r Recipient, kind smtp.DSNNotify) bool {
+	if r.Notify == nil {
+		return kind == smtp.DSNNotifyFailure || kind == smtp.DSNNotifyDelayed
+	}
+	return slices.Contains(r.Notify, kind)
+}
+
+// report queues one notice to the sender of e: Action "failed" for the
+// recipients at failed, "delayed" for those at delayed, each only when
+// its NOTIFY asks for it. The marks that stop it from being sent again
+// (the failed recipients' Reported, e's DelayNotified when delayed is
+// given) are committed in the notice's own transaction (enqueue), so a
+// crash leaves either both or neither, and the notice is never sent
+// twice. With a null sender, or when no recipient asks for a notice,
+// only the marks are committed.
+func (q *Queue) report(ctx context.Context, e *Entry, failed, delayed []int) error {
+	delayMark := len(delayed) > 0 || e.DelayNotified
+	mark := func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE entries SET dsn_sent = ?, delay_notified = ? WHERE id = ?`,
+			e.DSNSent || len(failed) > 0, delayMark, e.ID)
+		if err != nil {
+			return fmt.Errorf("queue: mark notice sent: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("queue: entry %s: %w", e.ID, ErrNotFound)
+		}
+		for _, i := range failed {
+			if _, err := tx.ExecContext(ctx, `UPDATE recipients SET reported = 1 WHERE entry_id = ? AND seq = ?`, e.ID, i); err != nil {
+				return fmt.Errorf("queue: mark recipient reported: %w", err)
+			}
+		}
+		return nil
+	}
+	m := q.notice(e, failed, delayed)
+	switch {
+	case e.From == "":
+		// RFC 5321 section 4.5.5 / RFC 3464 section 2: a message with
+		// a null sender (a bounce itself) is never reported on, so two
+		// servers can never bounce a message back and forth.
+		if err := q.db.tx(ctx, mark); err != nil {
+			return err
+		}
+		q.log.Warn("dropping notice: the message has a null sender", "id", e.ID, "failed", len(failed), "delayed", len(delayed))
+		q.cfg.Metrics.bounce("dropped")
+	case len(m.Recipients) == 0:
+		if err := q.db.tx(ctx, mark); err != nil {
+			return err
+		}
+		q.log.Info("no notice: NOTIFY asks for none", "id", e.ID, "failed", len(failed), "delayed", len(delayed))
+		q.cfg.Metrics.bounce("dropped")
+	default:
+		raw, err := m.Compose()
+		if err != nil {
+			return err
+		}
+		id, err := q.enqueue(ctx, "", []string{e.From}, bytes.NewReader(raw), mark, nil)
+		if err != nil {
+			return err
+		}
+		q.log.Info("notice queued", "id", e.ID, "dsn", id, "to", e.From, "failed", len(failed), "delayed", len(delayed))
+		q.cfg.Metrics.bounce("sent")
+	}
+	for _, i := range failed {
+		e.Recipients[i].Reported = true
+	}
+	e.DSNSent = e.DSNSent || len(failed) > 0
+	e.DelayNotified = delayMark
+	return nil
+}
+
+// notice is the DSN (RFC 3464) about e to its sender, from the null
+// sender, for the recipients at failed and delayed that asked for it. It
+// returns only the original header (RET=HDRS, RFC 3461 section 4.3):
+// the body stays private to the recipients it reached.
+func (q *Queue) notice(e *Entry, failed, delayed []int) *dsn.Message {
+	m := &dsn.Message{
+		ReportingMTA: q.cfg.Hostname,
+		From:         "MAILER-DAEMON@" + q.cfg.Hostname,
+		To:           e.From,
+		Date:         q.cfg.Now(),
+		ArrivalDate:  e.Created,
+	}
+	add := func(idx []int, action dsn.Action, kind smtp.DSNNotify) {
+		for _, i := range idx {
+			r := e.Recipients[i]
+			if !wants(r, kind) {
+				continue
+			}
+			g := dsn.Recipient{
+				FinalRecipient:  r.Address,
+				Action:          action,
+				Status:          r.Status,
+				RemoteMTA:       r.RemoteMTA,
+				DiagnosticCode:  diagnostic(r),
+				LastAttemptDate: r.Updated,
+			}
+			if action == dsn.Delayed {
+				// RFC 3464 section 2.3.9: when the queue gives up.
+				g.WillRetryUntil = e.Created.Add(q.cfg.Lifetime)
+			}
+			m.Recipients = append(m.Recipients, g)
+		}
+	}
+	add(failed, dsn.Failed, smtp.DSNNotifyFailure)
+	add(delayed, dsn.Delayed, smtp.DSNNotifyDelayed)
+	if len(m.Recipients) > 0 && e.From != "" {
+		header, err := q.readHeader(e)
+		if err != nil {
+			q.log.Warn("reading the header of a message for its DSN", "id", e.ID, "error", err)
+		}
+		m.OriginalHeader = header
+	}
+	return m
+}
+
+// diagnostic is the SMTP reply for Diagnostic-Code: the remote reply when
+// there was one (it starts with its code), else our own text behind the
+// reply we would have given.
+func diagnostic(r Recipient) string {
+	text := r.LastError
+	if _, after, ok := strings.Cut(text, "]: "); ok {
+		text = after
+	}
+	if len(text) >= 4 && text[3] == ' ' {
+		if _, err := strconv.Atoi(text[:3]); err == nil {
+			return text
+		}
+	}
+	code := "550"
+	if strings.HasPrefix(r.Status, "4.") {
+		code = "450"
+	}
+	return code + " " + r.Status + " " + text
+}
+
+// readHeader returns the header section of a queued message, bounded.
+func (q *Queue) readHeader(e *Entry) ([]byte, error) {
+	f, err := q.cfg.Blobs.Open(e.BlobID)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf, err := io.ReadAll(io.LimitReader(io.NewSectionReader(f, e.Offset, e.Size), dsn.MaxHeaderBytes+4))
+	if err != nil {
+		return nil, err
+	}
+	if i := bytes.Index(buf, []byte("\r\n\r\n")); i >= 0 {
+		return buf[:i+2], nil
+	}
+	if i := bytes.Index(buf, []byte("\n\n")); i >= 0 {
+		return buf[:i+1], nil
+	}
+	return buf, nil
+}
