@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"mailport/internal/atomicfile"
 )
 
 // FileName is the name of the bootstrap file inside the data directory.
@@ -329,38 +331,9 @@ func (c *Config) Save(dir string) error {
 }
 
 // write replaces DIR/mailport.toml with data so that a crash leaves the
-// old file or the new one, never a mix: a temporary file in the same
-// directory, fsynced, renamed over the old one, and the directory
-// fsynced so the rename itself is durable.
+// old file or the new one, never a mix.
 func write(dir string, data []byte) error {
-	f, err := os.CreateTemp(dir, FileName+".tmp*")
-	if err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, filepath.Join(dir, FileName))
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write config: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("write config: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("write config: sync %s: %w", dir, err)
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, FileName), data, 0o600)
 }
 
 // ListenAddr returns where listener name binds, or "" when it is off.

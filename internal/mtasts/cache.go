@@ -32,6 +32,9 @@ type CacheConfig struct {
 	MaxEntries int
 	// RetryFailed: see DefaultRetryFailed.
 	RetryFailed time.Duration
+	// Path, when set, is the file the policies are kept in across
+	// restarts (usually DIR/FileName; see persist.go).
+	Path string
 	// Now is the clock; default time.Now.
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -43,7 +46,9 @@ type CacheConfig struct {
 // policy again. When the record cannot be found or the fetch fails, a
 // cached policy that has not expired keeps applying; without one the
 // domain is treated as having no policy (RFC 8461 section 3.3). The cache
-// lives in memory and starts empty when mailport starts.
+// lives in memory and, with CacheConfig.Path, in a file it starts from
+// when mailport starts, so a restart does not forget the policies an
+// attacker must not be able to strip (RFC 8461 section 10.2).
 type Cache struct {
 	cfg CacheConfig
 	// ctx bounds the fetches, which outlive the calls that start them;
@@ -54,6 +59,8 @@ type Cache struct {
 	mu      sync.Mutex
 	entries map[string]*entry
 	flights map[string]*flight
+	// saveMu orders the writes of the cache file (save).
+	saveMu sync.Mutex
 }
 
 type entry struct {
@@ -74,7 +81,9 @@ type flight struct {
 	err    error
 }
 
-// NewCache returns an empty cache.
+// NewCache returns a cache holding the unexpired policies saved in
+// cfg.Path, or an empty one. A cache file that cannot be read is logged
+// and replaced after the next fetch: it must not stop mail.
 func NewCache(cfg CacheConfig) *Cache {
 	if cfg.Client == nil {
 		cfg.Client = NewHTTPClient(cfg.Resolver, nil)
@@ -92,7 +101,13 @@ func NewCache(cfg CacheConfig) *Cache {
 		cfg.Logger = slog.Default()
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Cache{cfg: cfg, ctx: ctx, cancel: cancel, entries: map[string]*entry{}, flights: map[string]*flight{}}
+	c := &Cache{cfg: cfg, ctx: ctx, cancel: cancel, entries: map[string]*entry{}, flights: map[string]*flight{}}
+	if cfg.Path != "" {
+		if err := c.load(); err != nil {
+			cfg.Logger.Error("MTA-STS policy cache not loaded; starting empty", "err", err)
+		}
+	}
+	return c
 }
 
 // Close stops fetches in progress (their callers get no policy, or the
@@ -162,6 +177,21 @@ func (c *Cache) fetch(domain, id string, f *flight) {
 	ctx, cancel := context.WithTimeout(c.ctx, FetchTimeout)
 	defer cancel()
 	p, err := FetchPolicy(ctx, c.cfg.Client, domain)
+	c.record(domain, id, p, err)
+	if err == nil {
+		// RFC 8461 section 10.2: the new policy must outlive a
+		// restart; it is on disk before the waiters use it.
+		c.save()
+	}
+	c.mu.Lock()
+	f.policy, f.err = p, err
+	delete(c.flights, domain)
+	close(f.done)
+	c.mu.Unlock()
+}
+
+// record stores the outcome of a fetch.
+func (c *Cache) record(domain, id string, p *Policy, err error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	now := c.cfg.Now()
@@ -179,9 +209,6 @@ func (c *Cache) fetch(domain, id string, f *flight) {
 		c.cfg.Logger.Info("MTA-STS policy fetched", "domain", domain, "id", id, "mode", p.Mode, "mx", strings.Join(p.MX, " "), "max_age", p.MaxAge)
 		*e = entry{policy: p, id: id, expires: now.Add(p.MaxAge)}
 	}
-	f.policy, f.err = p, err
-	delete(c.flights, domain)
-	close(f.done)
 }
 
 // makeRoom drops entries until one more fits: first the expired and the
