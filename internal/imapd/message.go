@@ -2,7 +2,6 @@ package imapd
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"slices"
@@ -76,39 +75,15 @@ func (l *loader) parsed(m *message) (*mime.Message, error) {
 	return p, nil
 }
 
-// storedRoot is the part of mime's stored structure (mime.Marshal, format
-// version 1) that BODY[HEADER] and the header SEARCH keys need: the offsets
-// of the top-level header. Decoding only these skips building the whole
-// part tree, the larger part of a FETCH 1:* (BODY.PEEK[HEADER]).
-type storedRoot struct {
-	V    int   `json:"v"`
-	Size int64 `json:"size"`
-	Root struct {
-		HeaderStart int64 `json:"hs"`
-		BodyStart   int64 `json:"bs"`
-	} `json:"root"`
-}
-
 // header returns a part holding only the offsets of m's top-level header
 // (HeaderStart, BodyStart), enough for mime.ReadHeader and the HEADER
-// section. Data of another format version, or offsets that do not hold
-// what mime.Unmarshal would check, go through the full parse, which is
-// authoritative (and reports the error).
+// section: from the listing's HeaderSize, which the store keeps for this
+// (the larger part of a FETCH 1:* (BODY.PEEK[HEADER]) was loading and
+// decoding structures). A message whose header size the store does not
+// know goes through the full parse, which is authoritative.
 func (l *loader) header(m *message) (*mime.Part, error) {
-	if p, ok := l.cache[m.UID]; ok {
-		return &p.Root, nil
-	}
-	structure := m.Structure
-	if structure == nil {
-		var err error
-		if structure, err = l.structure(m.UID); err != nil {
-			return nil, err
-		}
-	}
-	var r storedRoot
-	if err := json.Unmarshal(structure, &r); err == nil && r.V == 1 &&
-		0 <= r.Root.HeaderStart && r.Root.HeaderStart <= r.Root.BodyStart && r.Root.BodyStart <= r.Size {
-		return &mime.Part{HeaderStart: r.Root.HeaderStart, BodyStart: r.Root.BodyStart}, nil
+	if m.HeaderSize > 0 {
+		return &mime.Part{HeaderStart: 0, BodyStart: m.HeaderSize}, nil
 	}
 	p, err := l.parsed(m)
 	if err != nil {

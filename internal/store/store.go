@@ -174,8 +174,16 @@ type Message struct {
 	InternalDate time.Time
 	Size         int64
 	BlobID       string
+	// HeaderSize is the length of the top-level header, the offset of
+	// the body: BODY[HEADER] is the blob's first HeaderSize bytes. The
+	// store takes it from Structure (the root part's body offset in
+	// package mime's stored format) when it adds the message, and lists
+	// it with the cheap columns, so header reads need no Structure; 0
+	// means unknown (read Structure instead).
+	HeaderSize int64
 	// Parsed at delivery (package mime) and cached so IMAP never re-parses
-	// the blob for ENVELOPE or BODYSTRUCTURE. Opaque JSON to the store.
+	// the blob for ENVELOPE or BODYSTRUCTURE. Opaque JSON to the store,
+	// apart from the one offset HeaderSize is taken from.
 	Envelope  []byte
 	Structure []byte
 }

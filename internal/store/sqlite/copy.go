@@ -141,8 +141,8 @@ func copyTx(ctx context.Context, tx *sql.Tx, src int64, uids []uint32, dst int64
 	// INSERT ... SELECT copies the large columns (envelope, structure,
 	// text) inside SQLite instead of through Go memory.
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages
-		(mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure)
-		SELECT ?, ?, ?, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure
+		(mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure, header_size)
+		SELECT ?, ?, ?, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure, header_size
 		FROM messages WHERE id = ?`)
 	if err != nil {
 		return nil, nil, err

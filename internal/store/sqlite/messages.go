@@ -114,8 +114,9 @@ func newAppender(ctx context.Context, tx *sql.Tx) (*appender, error) {
 		return nil, err
 	}
 	if a.insert, err = tx.PrepareContext(ctx, `INSERT INTO messages
-		(mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`); err != nil {
+		(mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure, header_size)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, `+headerSizeSQL("?11", "?8")+`)
+		RETURNING id, header_size`); err != nil {
 		a.close()
 		return nil, err
 	}
@@ -196,13 +197,9 @@ func (a *appender) append(ctx context.Context, nm store.NewMessage) (store.Messa
 	_, offset := date.Zone()
 	keywords := encodeKeywords(fs.keywords)
 	uid, modseq := mb.uidnext, mb.modseq+1
-	res, err := a.insert.ExecContext(ctx, nm.MailboxID, uid, modseq, fs.bits, keywords,
-		date.UnixNano(), offset, nm.Size, nm.BlobID, nm.Envelope, nm.Structure)
-	if err != nil {
-		return store.Message{}, err
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id, headerSize int64
+	if err := a.insert.QueryRowContext(ctx, nm.MailboxID, uid, modseq, fs.bits, keywords,
+		date.UnixNano(), offset, nm.Size, nm.BlobID, nm.Envelope, nm.Structure).Scan(&id, &headerSize); err != nil {
 		return store.Message{}, err
 	}
 	// The search text goes in with the message, in the same transaction,
@@ -229,6 +226,7 @@ func (a *appender) append(ctx context.Context, nm store.NewMessage) (store.Messa
 		InternalDate: decodeDate(date.UnixNano(), int64(offset)),
 		Size:         nm.Size,
 		BlobID:       nm.BlobID,
+		HeaderSize:   headerSize,
 		Envelope:     nm.Envelope,
 		Structure:    nm.Structure,
 	}, nil
@@ -261,21 +259,63 @@ func (a *appender) flush(ctx context.Context) error {
 // listColumns are the message columns without the cached envelope and body
 // structure, which ListMessages and ChangesSince leave out so a large
 // mailbox lists fast; GetMessage returns them.
-const listColumns = `id, mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_tz, size, blob_id`
+const listColumns = `id, mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_tz, size, blob_id, header_size`
+
+// headerSizeSQL is the SQL expression for messages.header_size computed
+// from the structure and size expressions: the root part's body offset in
+// the structure package mime stores (format 1, the root header starting at
+// 0), when it lies within the message; 0 (unknown) otherwise. Migration
+// 0005 filled existing rows with the same expression. CASE evaluates
+// lazily, so json_extract never sees text that is not JSON.
+func headerSizeSQL(structure, size string) string {
+	j := `CAST(` + structure + ` AS TEXT)`
+	return `CASE WHEN json_valid(` + j + `)
+		AND json_extract(` + j + `, '$.v') = 1
+		AND coalesce(json_extract(` + j + `, '$.root.hs'), 0) = 0
+		AND json_type(` + j + `, '$.root.bs') = 'integer'
+		AND json_extract(` + j + `, '$.root.bs') BETWEEN 1 AND ` + size + `
+		THEN json_extract(` + j + `, '$.root.bs') ELSE 0 END`
+}
+
+// listedRow is a row of listColumns as scanned, before decoding.
+type listedRow struct {
+	m                               store.Message
+	uid, modseq, bits, date, offset int64
+	keywords                        string
+}
+
+// dest returns the scan destinations of listColumns.
+func (r *listedRow) dest() []any {
+	return []any{&r.m.ID, &r.m.MailboxID, &r.uid, &r.modseq, &r.bits, &r.keywords, &r.date, &r.offset,
+		&r.m.Size, &r.m.BlobID, &r.m.HeaderSize}
+}
+
+// message decodes the row.
+func (r *listedRow) message() store.Message {
+	m := r.m
+	m.UID = uint32(r.uid)
+	m.ModSeq = uint64(r.modseq)
+	m.Flags = flagList(r.bits, r.keywords)
+	m.InternalDate = decodeDate(r.date, r.offset)
+	return m
+}
 
 // scanListed scans listColumns.
 func scanListed(row interface{ Scan(...any) error }) (store.Message, error) {
-	var m store.Message
-	var uid, modseq, bits, date, offset int64
-	var keywords string
-	if err := row.Scan(&m.ID, &m.MailboxID, &uid, &modseq, &bits, &keywords, &date, &offset, &m.Size, &m.BlobID); err != nil {
+	var r listedRow
+	if err := row.Scan(r.dest()...); err != nil {
 		return store.Message{}, err
 	}
-	m.UID = uint32(uid)
-	m.ModSeq = uint64(modseq)
-	m.Flags = flagList(bits, keywords)
-	m.InternalDate = decodeDate(date, offset)
-	return m, nil
+	return r.message(), nil
+}
+
+// scanFull scans listColumns followed by envelope and structure.
+func scanFull(row interface{ Scan(...any) error }) (store.Message, error) {
+	var r listedRow
+	if err := row.Scan(append(r.dest(), &r.m.Envelope, &r.m.Structure)...); err != nil {
+		return store.Message{}, err
+	}
+	return r.message(), nil
 }
 
 // mailboxExists reports ErrNotFound for a missing mailbox and returns its
@@ -319,20 +359,11 @@ func (db *DB) ListMessages(ctx context.Context, mailboxID int64) ([]store.Messag
 
 // GetMessage returns one message with its cached envelope and structure.
 func (db *DB) GetMessage(ctx context.Context, mailboxID int64, uid uint32) (store.Message, error) {
-	var m store.Message
-	var muid, modseq, bits, date, offset int64
-	var keywords string
-	err := db.r.QueryRowContext(ctx, `SELECT `+listColumns+`, envelope, structure
-		FROM messages WHERE mailbox_id = ? AND uid = ?`, mailboxID, int64(uid)).
-		Scan(&m.ID, &m.MailboxID, &muid, &modseq, &bits, &keywords, &date, &offset, &m.Size, &m.BlobID,
-			&m.Envelope, &m.Structure)
+	m, err := scanFull(db.r.QueryRowContext(ctx, `SELECT `+listColumns+`, envelope, structure
+		FROM messages WHERE mailbox_id = ? AND uid = ?`, mailboxID, int64(uid)))
 	if err != nil {
 		return store.Message{}, wrap(err, "get message %d in mailbox %d", uid, mailboxID)
 	}
-	m.UID = uint32(muid)
-	m.ModSeq = uint64(modseq)
-	m.Flags = flagList(bits, keywords)
-	m.InternalDate = decodeDate(date, offset)
 	return m, nil
 }
 
@@ -366,17 +397,10 @@ func (db *DB) GetMessages(ctx context.Context, mailboxID int64, uids []uint32) (
 	defer rows.Close()
 	out := make([]store.Message, 0, len(uids))
 	for rows.Next() {
-		var m store.Message
-		var muid, modseq, bits, date, offset int64
-		var keywords string
-		if err := rows.Scan(&m.ID, &m.MailboxID, &muid, &modseq, &bits, &keywords, &date, &offset, &m.Size, &m.BlobID,
-			&m.Envelope, &m.Structure); err != nil {
+		m, err := scanFull(rows)
+		if err != nil {
 			return nil, wrap(err, "get messages in mailbox %d", mailboxID)
 		}
-		m.UID = uint32(muid)
-		m.ModSeq = uint64(modseq)
-		m.Flags = flagList(bits, keywords)
-		m.InternalDate = decodeDate(date, offset)
 		out = append(out, m)
 	}
 	if err := rows.Err(); err != nil {
@@ -428,21 +452,19 @@ func (db *DB) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, o
 		}
 		defer set.Close()
 		for _, uid := range uids {
-			var id, muid, mmodseq, bits, date, offset, size int64
-			var keywords, blobID string
-			err := get.QueryRowContext(ctx, mailboxID, int64(uid)).
-				Scan(&id, new(int64), &muid, &mmodseq, &bits, &keywords, &date, &offset, &size, &blobID)
+			var r listedRow
+			err := get.QueryRowContext(ctx, mailboxID, int64(uid)).Scan(r.dest()...)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}
 			if err != nil {
 				return err
 			}
-			if unchangedSince > 0 && uint64(mmodseq) > unchangedSince {
+			if unchangedSince > 0 && uint64(r.modseq) > unchangedSince {
 				modified = append(modified, uid)
 				continue
 			}
-			cur := flagSet{bits: bits, keywords: decodeKeywords(keywords)}
+			cur := flagSet{bits: r.bits, keywords: decodeKeywords(r.keywords)}
 			next, differs, err := apply(cur, op, change)
 			if err != nil {
 				return fmt.Errorf("message %d: %w", uid, err)
@@ -452,24 +474,16 @@ func (db *DB) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, o
 			}
 			modseq++
 			nextKeywords := encodeKeywords(next.keywords)
-			if _, err := set.ExecContext(ctx, next.bits, nextKeywords, modseq, id); err != nil {
+			if _, err := set.ExecContext(ctx, next.bits, nextKeywords, modseq, r.m.ID); err != nil {
 				return err
 			}
-			if was, is := bits&bitSeen != 0, next.bits&bitSeen != 0; was && !is {
+			if was, is := r.bits&bitSeen != 0, next.bits&bitSeen != 0; was && !is {
 				unseen++
 			} else if !was && is {
 				unseen--
 			}
-			changed = append(changed, store.Message{
-				ID:           id,
-				MailboxID:    mailboxID,
-				UID:          uid,
-				ModSeq:       uint64(modseq),
-				Flags:        flagList(next.bits, nextKeywords),
-				InternalDate: decodeDate(date, offset),
-				Size:         size,
-				BlobID:       blobID,
-			})
+			r.modseq, r.bits, r.keywords = modseq, next.bits, nextKeywords
+			changed = append(changed, r.message())
 		}
 		if len(changed) == 0 {
 			return nil

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"ConcurrentAppend", testConcurrentAppend},
 		{"ListMessagesOrder", testListMessagesOrder},
 		{"GetMessages", testGetMessages},
+		{"HeaderSize", testHeaderSize},
 		{"CopyMessages", testCopyMessages},
 		{"CopyQuota", testCopyQuota},
 		{"CopySharesBlob", testCopySharesBlob},

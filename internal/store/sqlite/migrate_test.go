@@ -1,0 +1,121 @@
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"mailport/internal/mime"
+)
+
+// openAtVersion creates a database at path with the migrations up to
+// version applied, as an older mailport left it.
+func openAtVersion(t *testing.T, path string, version int) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	ctx := t.Context()
+	if _, err := raw.ExecContext(ctx, `CREATE TABLE schema_version (version INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	names, err := fs.Glob(migrationFiles, "migrations/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := 1; v <= version; v++ {
+		prefix := fmt.Sprintf("migrations/%04d_", v)
+		var text []byte
+		for _, n := range names {
+			if strings.HasPrefix(n, prefix) {
+				text, err = migrationFiles.ReadFile(n)
+			}
+		}
+		if err != nil || text == nil {
+			t.Fatalf("migration %d: %v", v, err)
+		}
+		if _, err := raw.ExecContext(ctx, string(text)); err != nil {
+			t.Fatalf("migration %d: %v", v, err)
+		}
+		if _, err := raw.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return raw
+}
+
+// TestMigrateHeaderSize: migration 5 fills header_size for the messages
+// of an existing database from their structures, as new messages get it.
+func TestMigrateHeaderSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw := openAtVersion(t, path, 4)
+	ctx := t.Context()
+	header := "Subject: old\r\n\r\n"
+	text := header + "body\r\n"
+	parsed, err := mime.Parse(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	structure, err := mime.Marshal(parsed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO domains (id, name, created_at) VALUES (1, 'example.com', 0)`,
+		`INSERT INTO accounts (id, address, domain_id, created_at) VALUES (1, 'bob@example.com', 1, 0)`,
+		`INSERT INTO mailboxes (id, account_id, name, uidvalidity, uidnext, highestmodseq, messages, unseen, size)
+			VALUES (1, 1, 'INBOX', 1, 4, 4, 3, 3, 0)`,
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rows := []struct {
+		uid       int
+		size      int
+		structure []byte
+		want      int64
+	}{
+		{1, len(text), structure, int64(len(header))},
+		{2, 100, []byte(`{"type":"text/plain"}`), 0}, // not mime's format
+		{3, 100, []byte(`not json`), 0},
+	}
+	var total int
+	for _, r := range rows {
+		total += r.size
+		if _, err := raw.ExecContext(ctx, `INSERT INTO messages (mailbox_id, uid, modseq, internaldate, size, blob_id, structure)
+			VALUES (1, ?, ?, 0, ?, 'b', ?)`, r.uid, r.uid+1, r.size, r.structure); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw.ExecContext(ctx, `UPDATE mailboxes SET size = ? WHERE id = 1`, total); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.ExecContext(ctx, `UPDATE accounts SET used_bytes = ? WHERE id = 1`, total); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	list, err := db.ListMessages(ctx, 1)
+	if err != nil || len(list) != len(rows) {
+		t.Fatalf("ListMessages = %d messages, %v", len(list), err)
+	}
+	for i, m := range list {
+		if m.HeaderSize != rows[i].want {
+			t.Errorf("uid %d: HeaderSize %d, want %d", m.UID, m.HeaderSize, rows[i].want)
+		}
+	}
+	if err := db.Check(ctx); err != nil {
+		t.Errorf("Check after migration: %v", err)
+	}
+}
