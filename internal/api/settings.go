@@ -56,6 +56,7 @@ type SettingsQueue struct {
 	Smarthost         string `json:"smarthost,omitempty" doc:"host:port all outbound mail goes through; empty = direct to MX"`
 	SmarthostTLS      string `json:"smarthost_tls,omitempty"`
 	SmarthostUsername string `json:"smarthost_username,omitempty"`
+	DelayWarning      string `json:"delay_warning" doc:"How long a message may stay undelivered before its sender gets one delay notice, e.g. 4h; 0 = none"`
 }
 
 // SettingsFromConfig is what GET /settings shows of cfg.
@@ -73,6 +74,7 @@ func SettingsFromConfig(cfg config.Config) ServerSettings {
 		Queue: SettingsQueue{
 			SMTPPort: cfg.Queue.SMTPPort, SourceAddress: cfg.Queue.SourceAddress,
 			Smarthost: cfg.Queue.Smarthost, SmarthostTLS: cfg.Queue.SmarthostTLS, SmarthostUsername: cfg.Queue.SmarthostUsername,
+			DelayWarning: cfg.Queue.DelayWarning,
 		},
 	}
 }
@@ -121,6 +123,7 @@ type SettingsQueuePatch struct {
 	SourceAddress *string `json:"source_address,omitempty" maxLength:"45" doc:"IP address outbound connections come from; empty = the system's choice"`
 	Smarthost     *string `json:"smarthost,omitempty" maxLength:"300" doc:"host:port all outbound mail goes through; empty = direct to MX"`
 	SmarthostTLS  *string `json:"smarthost_tls,omitempty" enum:"starttls,tls,opportunistic,none"`
+	DelayWarning  *string `json:"delay_warning,omitempty" maxLength:"20" doc:"How long a message may stay undelivered before its sender gets one delay notice (RFC 3464 delayed), a duration such as 4h or 90m; 0 = none"`
 }
 
 type settingsOutput struct{ Body Settings }
@@ -232,7 +235,7 @@ func (a *API) registerSettings() {
 	})
 
 	o = op("updateSettings", http.MethodPatch, "/settings", "Change server settings (MasterAdmins only)", "settings")
-	o.Description = "Changes the given settings of [limits], [submission] and [queue] (smtp_port, source_address, smarthost, smarthost_tls) " +
+	o.Description = "Changes the given settings of [limits], [submission] and [queue] (smtp_port, source_address, smarthost, smarthost_tls, delay_warning) " +
 		"in mailport.toml, which is rewritten atomically with its other contents, comments included, left as they were. " +
 		"[limits] other than shutdown_wait_seconds (max_message_bytes, max_recipients, max_line_length, smtp_timeout_seconds, max_connections_per_ip, " +
 		"pop3_timeout_seconds, imap_max_connections_per_ip, imap_max_connections_per_user, imap_idle_timeout_minutes), [submission] and [queue] take effect at once: " +

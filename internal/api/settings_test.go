@@ -101,7 +101,8 @@ func TestSettingsKeysMatchTheFile(t *testing.T) {
 			"pop3_timeout_seconds": 1008, "imap_idle_timeout_minutes": 1009, "shutdown_wait_seconds": 1010,
 		},
 		"submission": map[string]any{"max_messages_per_hour": 1011, "max_recipients": 1012},
-		"queue":      map[string]any{"smtp_port": 1013, "source_address": "192.0.2.14", "smarthost": "relay.example:1015", "smarthost_tls": "none"},
+		"queue": map[string]any{"smtp_port": 1013, "source_address": "192.0.2.14", "smarthost": "relay.example:1015", "smarthost_tls": "none",
+			"delay_warning": "90m"},
 	}
 	st, r := e.settings(t, req{method: "PATCH", path: "/api/v1/settings", auth: "admin", body: patch})
 	if r.status != 200 {
@@ -149,6 +150,7 @@ func TestUpdateSettingsRefused(t *testing.T) {
 		{map[string]any{"queue": map[string]any{"smarthost": "relay.example"}}, "body.queue.smarthost"},
 		{map[string]any{"queue": map[string]any{"smarthost": "relay.example:99999"}}, "body.queue.smarthost"},
 		{map[string]any{"queue": map[string]any{"smarthost_tls": "maybe"}}, "body.queue.smarthost_tls"},
+		{map[string]any{"queue": map[string]any{"delay_warning": "soon"}}, "body.queue.delay_warning"},
 		{map[string]any{"limits": map[string]any{"max_recipients": -1}}, "body.limits.max_recipients"},
 		{map[string]any{"queue": map[string]any{"smtp_port": 0}}, "body.queue.smtp_port"},
 		{map[string]any{"queue": map[string]any{"smarthost_password_file": "/etc/shadow"}}, "body.queue.smarthost_password_file"},

@@ -30,11 +30,11 @@ func (s *Server) Apply(cfg config.Config) (config.Config, error) {
 	run.Limits.IMAPIdleMinutes = cfg.Limits.IMAPIdleMinutes
 	run.Submission = cfg.Submission
 	run.Queue = cfg.Queue
-	relay, err := smarthost(run.Queue)
+	rt, err := queueRouting(run)
 	if err != nil {
 		return s.live, fmt.Errorf("apply settings: %w", err)
 	}
-	if err := s.queue.SetRouting(queueRouting(run, relay)); err != nil {
+	if err := s.queue.SetRouting(rt); err != nil {
 		return s.live, fmt.Errorf("apply settings: %w", err)
 	}
 	s.smtp.SetLimits(smtpLimits(run, false))
@@ -93,13 +93,22 @@ func smtpLimits(cfg config.Config, submission bool) smtpd.Limits {
 	return l
 }
 
-// queueRouting is the queue's Routing for cfg; relay is smarthost's.
-func queueRouting(cfg config.Config, relay *queue.Smarthost) queue.Routing {
+// queueRouting is the queue's Routing for cfg.
+func queueRouting(cfg config.Config) (queue.Routing, error) {
+	relay, err := smarthost(cfg.Queue)
+	if err != nil {
+		return queue.Routing{}, err
+	}
+	warn, err := cfg.Queue.DelayWarningDuration()
+	if err != nil {
+		return queue.Routing{}, err
+	}
 	return queue.Routing{
 		SMTPPort:      cfg.Queue.SMTPPort,
 		SourceAddress: cfg.Queue.SourceAddress,
 		Smarthost:     relay,
 		// Room for our trace fields.
 		MaxMessageBytes: cfg.Limits.MaxMessageBytes + 64<<10,
-	}
+		DelayWarning:    warn,
+	}, nil
 }

@@ -210,14 +210,14 @@ func (s *Server) start(o options) error {
 	if mtastsClient == nil {
 		mtastsClient = mtasts.NewHTTPClient(resolver, nil)
 	}
-	policies := mtasts.NewCache(mtasts.CacheConfig{Resolver: resolver, Client: mtastsClient, Logger: s.Logger})
+	policies := mtasts.NewCache(mtasts.CacheConfig{Resolver: resolver, Client: mtastsClient, Logger: s.Logger,
+		Path: filepath.Join(cfg.Dir, mtasts.FileName)})
 	s.policies = policies
 	local := &localDelivery{dir: s.Directory, dl: delivery.NewDeliverer(dlCfg), host: cfg.Hostname}
-	relayHost, err := smarthost(cfg.Queue)
+	rt, err := queueRouting(cfg)
 	if err != nil {
 		return err
 	}
-	rt := queueRouting(cfg, relayHost)
 	s.queue, err = queue.New(queue.Config{
 		Smarthost:       rt.Smarthost,
 		Dir:             cfg.Dir,
@@ -229,6 +229,7 @@ func (s *Server) start(o options) error {
 		Policy:          policies,
 		Backoff:         o.queueBackoff,
 		MaxMessageBytes: rt.MaxMessageBytes,
+		DelayWarning:    rt.DelayWarning,
 		IsLocal:         local.isLocal,
 		LocalDeliver:    local.deliver,
 		Logger:          s.Logger,

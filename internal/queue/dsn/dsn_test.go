@@ -140,3 +140,26 @@ func TestParseRejects(t *testing.T) {
 		}
 	}
 }
+
+// Status carries the class the action implies (RFC 3464 section 2.3.4):
+// a "delayed" group is transient 4.x.x and a "failed" one permanent
+// 5.x.x, whatever status was recorded.
+func TestStatusClassFollowsAction(t *testing.T) {
+	cases := []struct {
+		action Action
+		status string
+		want   string
+	}{
+		{Delayed, "4.4.1", "4.4.1"},
+		{Delayed, "5.1.1", "4.0.0"},
+		{Delayed, "", "4.0.0"},
+		{Failed, "5.7.1", "5.7.1"},
+		{Failed, "4.7.1", "5.0.0"},
+		{Delivered, "5.0.0", "2.0.0"},
+	}
+	for _, tc := range cases {
+		if got := statusOrDefault(Recipient{Action: tc.action, Status: tc.status}); got != tc.want {
+			t.Errorf("%s with %q: %s, want %s", tc.action, tc.status, got, tc.want)
+		}
+	}
+}
