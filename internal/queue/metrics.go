@@ -14,8 +14,9 @@ type Metrics struct {
 	// Connections counts SMTP connections to remote hosts by result (ok,
 	// error) and tls (yes, no).
 	Connections *prometheus.CounterVec
-	// Bounces counts DSNs queued, and those dropped because the failed
-	// message had a null sender (result = sent, dropped).
+	// Bounces counts DSNs queued (failure and delay notices), and those
+	// dropped because the message had a null sender or NOTIFY asked for
+	// none (result = sent, dropped).
 	Bounces *prometheus.CounterVec
 }
 

@@ -7,7 +7,7 @@ import (
 
 // PolicySource gives the MTA-STS policy of a recipient domain (RFC 8461).
 // Fetching policies (the _mta-sts TXT record, the HTTPS policy file and its
-// cache, RFC 8461 sections 3 and 5) is not part of this package yet; the
+// cache, RFC 8461 sections 3 and 5) is internal/mtasts's job; the
 // delivery code enforces whatever policy a source returns:
 // in mode "enforce" only MX hosts matching the policy are used and each
 // connection must use STARTTLS with a certificate valid for the MX name

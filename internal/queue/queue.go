@@ -2,7 +2,8 @@
 // remote recipients until a remote MTA (or the smarthost) has taken them,
 // retries with back-off on temporary failures, and returns a delivery
 // status notification (internal/queue/dsn) to the sender when delivery
-// fails for good.
+// fails for good, and once when it is still delayed after
+// Routing.DelayWarning.
 //
 // A queued message is one blob (internal/blob, fsynced; a hard link to the
 // spooled copy when it comes from SMTP, EnqueueLink) plus one row in the
