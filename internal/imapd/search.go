@@ -49,9 +49,13 @@ type searchNode struct {
 	needle string // the key's string, lower case (text and header keys)
 
 	// hits are the UIDs the search index reports for a text or header
-	// key, looked up on first use.
-	hits   map[uint32]bool
-	looked bool
+	// key, looked up on first use. For a header key answered by the
+	// store (fieldKnown), hits are exact and unknown holds the messages
+	// the store could not tell about; otherwise hits are candidates.
+	hits       map[uint32]bool
+	unknown    map[uint32]bool
+	fieldKnown bool
+	looked     bool
 }
 
 // searchMessages returns the messages of msgs (all messages of the
@@ -376,22 +380,25 @@ func (s *searcher) lookup(n *searchNode, field store.TextField, needle string) e
 // header evaluates BCC, CC, FROM, SUBJECT, TO and HEADER: a
 // case-insensitive substring of the decoded (RFC 2047) value of a field of
 // that name; HEADER with an empty string matches every message with the
-// field (RFC 9051 section 6.4.4). The index's header text narrows the
-// candidates; the field itself is checked in the message's header.
+// field (RFC 9051 section 6.4.4). The store answers from its header text
+// (store.Store.SearchHeaderField) for the messages whose text tells;
+// the others, and names the store does not take, are checked in the
+// message's header.
 func (s *searcher) header(n *searchNode) (bool, error) {
 	name := n.key.Op
 	if name == "HEADER" {
 		name = n.key.Field
 	}
-	probe := n.needle
-	if probe == "" {
-		probe = strings.ToLower(name) + ":"
-	}
-	if err := s.lookup(n, store.TextHeader, probe); err != nil {
+	if err := s.lookupField(n, name); err != nil {
 		return false, err
 	}
-	if s.indexed(s.m.UID) && !n.hits[s.m.UID] {
-		return false, nil
+	if s.indexed(s.m.UID) {
+		switch {
+		case n.fieldKnown && !n.unknown[s.m.UID]:
+			return n.hits[s.m.UID], nil
+		case !n.fieldKnown && !n.hits[s.m.UID]:
+			return false, nil
+		}
 	}
 	fields, err := s.headerFields()
 	if err != nil {
@@ -401,11 +408,41 @@ func (s *searcher) header(n *searchNode) (bool, error) {
 		if !strings.EqualFold(f.Name, name) {
 			continue
 		}
-		if n.needle == "" || strings.Contains(strings.ToLower(mime.DecodeHeader(f.Value())), n.needle) {
+		if n.needle == "" || strings.Contains(strings.ToLower(mime.FieldText(f)), n.needle) {
 			return true, nil
 		}
 	}
 	return false, nil
+}
+
+// lookupField asks the store once for the messages matching a header key.
+// For a name that is not a field name the store takes, the index's header
+// text only narrows the candidates (lookup), and every candidate is
+// checked in its header.
+func (s *searcher) lookupField(n *searchNode, name string) error {
+	if !store.ValidFieldName(name) {
+		probe := n.needle
+		if probe == "" {
+			probe = strings.ToLower(name) + ":"
+		}
+		return s.lookup(n, store.TextHeader, probe)
+	}
+	if n.looked {
+		return nil
+	}
+	if err := s.probeIndex(); err != nil {
+		return err
+	}
+	if s.anyIndexed {
+		hits, unknown, err := s.ld.st.SearchHeaderField(s.ld.ctx, s.ld.mailboxID, name, n.key.Value)
+		if err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+		n.hits, n.unknown = uidSet(hits), uidSet(unknown)
+		n.fieldKnown = true
+	}
+	n.looked = true
+	return nil
 }
 
 func (s *searcher) headerFields() ([]mime.HeaderField, error) {

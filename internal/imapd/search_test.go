@@ -283,6 +283,10 @@ func TestSearchUsesIndex(t *testing.T) {
 		nm.BodyText = "index word\n"
 	})
 	b.add(raw, unindexed())
+	b.add(raw, func(nm *store.NewMessage) {
+		nm.HeaderText = "Subject: indexed only\nX-Index: yes\n"
+		nm.BodyText = ""
+	})
 	msgs := b.messages()
 	tests := []struct {
 		criteria string
@@ -290,15 +294,21 @@ func TestSearchUsesIndex(t *testing.T) {
 	}{
 		{"BODY index", []uint32{1}},
 		{"BODY blob", []uint32{2}},
-		{"TEXT index", []uint32{1}},
-		// The index has no From for message 1: the pre-filter drops it.
+		{"TEXT index", []uint32{1, 3}}, // 3 has it in its header
+		// The index has no From for messages 1 and 3: its answer stands.
 		{"FROM anna", []uint32{2}},
 		{"SUBJECT visible", []uint32{1, 2}},
 		{`HEADER from ""`, []uint32{2}},
+		// The header keys are answered by the index's field lines.
+		{`SUBJECT "indexed only"`, []uint32{3}},
+		{`HEADER x-index ""`, []uint32{3}},
+		{`HEADER x-index "y"`, []uint32{3}},
+		// A name that is no field name goes to the blobs.
+		{`HEADER "x index" ""`, []uint32{}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.criteria, func(t *testing.T) {
-			got, err := searchMessages(b.loader(), msgs, searchKey(t, tc.criteria), searchEnv{MaxSeq: 2, MaxUID: 2})
+			got, err := searchMessages(b.loader(), msgs, searchKey(t, tc.criteria), searchEnv{MaxSeq: 3, MaxUID: 3})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -306,6 +316,33 @@ func TestSearchUsesIndex(t *testing.T) {
 				t.Errorf("got %v, want %v", seqsOf(got), tc.want)
 			}
 		})
+	}
+}
+
+// TestSearchHeaderLineBreak: a line break decoded from an encoded word is
+// a space for the header keys, indexed or read from the blob, so a
+// crafted Subject cannot pose as another field of the index's text.
+func TestSearchHeaderLineBreak(t *testing.T) {
+	b := newFixtureBox(t)
+	raw := "From: anna@example.org\nSubject: =?utf-8?q?hello=0Afrom:_evil?=\n\nbody\n"
+	b.add(raw)
+	b.add(raw, unindexed())
+	msgs := b.messages()
+	for _, tc := range []struct {
+		criteria string
+		want     []uint32
+	}{
+		{"FROM evil", []uint32{}},
+		{`SUBJECT "hello from: evil"`, []uint32{1, 2}},
+		{"FROM anna", []uint32{1, 2}},
+	} {
+		got, err := searchMessages(b.loader(), msgs, searchKey(t, tc.criteria), searchEnv{MaxSeq: 2, MaxUID: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(seqsOf(got), tc.want) {
+			t.Errorf("%s: got %v, want %v", tc.criteria, seqsOf(got), tc.want)
+		}
 	}
 }
 

@@ -204,7 +204,7 @@ func (t *textBuilder) copyFrom(r io.Reader) error {
 }
 
 // writeHeaderText writes the fields of a raw header as "name: value"
-// lines with the values unfolded and RFC 2047-decoded.
+// lines, the values as FieldText gives them.
 func writeHeaderText(t *textBuilder, raw []byte) {
 	for _, f := range SplitHeader(raw) {
 		if f.Name == "" {
@@ -212,9 +212,27 @@ func writeHeaderText(t *textBuilder, raw []byte) {
 		}
 		t.WriteString(f.Name)
 		t.WriteString(": ")
-		t.WriteString(DecodeHeader(f.Value()))
+		t.WriteString(FieldText(f))
 		t.WriteString("\n")
 	}
+}
+
+// lineBreaks turns the line breaks an encoded word can decode to into
+// spaces.
+var lineBreaks = strings.NewReplacer("\r", " ", "\n", " ")
+
+// FieldText is the text of a field that IMAP SEARCH compares against
+// (RFC 9051 section 6.4.4, FROM, SUBJECT, HEADER ...): the value unfolded,
+// its RFC 2047 encoded words decoded, and any line break that decoding
+// produced turned into a space, so the field is exactly one line of the
+// header text ExtractText produces and the store can match a field by its
+// line.
+func FieldText(f HeaderField) string {
+	v := DecodeHeader(f.Value())
+	if strings.ContainsAny(v, "\r\n") {
+		v = lineBreaks.Replace(v)
+	}
+	return v
 }
 
 // ExtractText produces the text the search index holds for message m
@@ -222,9 +240,8 @@ func writeHeaderText(t *textBuilder, raw []byte) {
 // what IMAP SEARCH compares against when a message is not indexed, so both
 // paths find the same things (RFC 9051 section 6.4.4, BODY and TEXT):
 //
-//   - headerText: every field of the top-level header as a line
-//     "Name: value\n", the value unfolded and its RFC 2047 encoded words
-//     decoded. Every message with a header therefore has a ':' in its
+//   - headerText: every field of the top-level header as one line
+//     "Name: value\n", the value as FieldText gives it. Every message with a header therefore has a ':' in its
 //     header text, which IMAP uses to tell indexed messages apart.
 //   - bodyText: the body of every text/* part with its transfer encoding
 //     (base64, quoted-printable) undone and its charset converted to UTF-8

@@ -132,3 +132,28 @@ func TestExtractTextBounded(t *testing.T) {
 		t.Errorf("body text of %d bytes, valid UTF-8 %v", len(body), utf8.ValidString(body))
 	}
 }
+
+// TestFieldTextOneLine: a line break decoded from an encoded word becomes
+// a space, so that every field stays one line of the header text (the
+// store matches FROM/SUBJECT/HEADER by line).
+func TestFieldTextOneLine(t *testing.T) {
+	raw := "Subject: =?utf-8?q?a=0D=0Afrom:_evil?=\r\nFrom: =?utf-8?q?Jos=C3=A9?= <j@example.com>\r\n\r\nbody\r\n"
+	fields := SplitHeader([]byte(raw))
+	if got, want := FieldText(fields[0]), "a  from: evil"; got != want {
+		t.Errorf("FieldText(Subject) = %q, want %q", got, want)
+	}
+	if got, want := FieldText(fields[1]), "José <j@example.com>"; got != want {
+		t.Errorf("FieldText(From) = %q, want %q", got, want)
+	}
+	m, err := Parse(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, err := ExtractText(strings.NewReader(raw), m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "Subject: a  from: evil\nFrom: José <j@example.com>\n"; head != want {
+		t.Errorf("header text %q, want %q", head, want)
+	}
+}

@@ -201,7 +201,9 @@ type NewMessage struct {
 	IgnoreQuota bool
 	// HeaderText and BodyText are the decoded, UTF-8 header and text-part
 	// contents indexed for IMAP SEARCH (HEADER/FROM/SUBJECT... and
-	// BODY/TEXT), so SEARCH never scans blobs. Either may be empty.
+	// BODY/TEXT), so SEARCH never scans blobs: what mime.ExtractText
+	// produces (the header text one "name: value" line per field, which
+	// SearchHeaderField relies on). Either may be empty.
 	HeaderText string
 	BodyText   string
 }
@@ -223,6 +225,21 @@ const (
 	TextBody                    // decoded text parts
 	TextAll                     // both (IMAP SEARCH TEXT)
 )
+
+// ValidFieldName reports whether name is a header field name as RFC 5322
+// section 3.6.8 defines it (printable US-ASCII except colon), the names
+// SearchHeaderField takes.
+func ValidFieldName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c < 33 || c > 126 || c == ':' {
+			return false
+		}
+	}
+	return true
+}
 
 // AppendResult is the outcome of one NewMessage in a batch: either the
 // stored message or an error (ErrOverQuota, ErrNotFound) for that message
@@ -375,6 +392,18 @@ type Store interface {
 	// indexed text in field contains substr, compared case-insensitively
 	// (IMAP substring semantics, RFC 9051 section 6.4.4).
 	SearchText(ctx context.Context, mailboxID int64, field TextField, substr string) ([]uint32, error)
+	// SearchHeaderField returns, in UID order, the messages of a mailbox
+	// whose indexed header text has a field called name (ASCII,
+	// compared case-insensitively; ValidFieldName) whose value, as
+	// mime.FieldText gives it, contains substr, compared
+	// case-insensitively; substr "" matches every message with the field
+	// (RFC 9051 section 6.4.4, FROM ... HEADER). Messages whose indexed
+	// text does not tell (stored before the index kept one line per field,
+	// or cut at its size bound) and that contain substr somewhere in their
+	// header text are returned in unknown instead, for the caller to check
+	// against the message; messages with no indexed text (UnindexedUIDs)
+	// are in neither list.
+	SearchHeaderField(ctx context.Context, mailboxID int64, name, substr string) (hits, unknown []uint32, err error)
 	// UnindexedUIDs returns, in UID order, the messages of a mailbox with
 	// no indexed text at all (SEARCH must read those from their blobs).
 	UnindexedUIDs(ctx context.Context, mailboxID int64) ([]uint32, error)

@@ -148,8 +148,8 @@ func copyTx(ctx context.Context, tx *sql.Tx, src int64, uids []uint32, dst int64
 		return nil, nil, err
 	}
 	defer insert.Close()
-	insertText, err := tx.PrepareContext(ctx, `INSERT INTO message_text (message_id, header, body)
-		SELECT ?, header, body FROM message_text WHERE message_id = ?`)
+	insertText, err := tx.PrepareContext(ctx, `INSERT INTO message_text (message_id, header, body, field_lines)
+		SELECT ?, header, body, field_lines FROM message_text WHERE message_id = ?`)
 	if err != nil {
 		return nil, nil, err
 	}

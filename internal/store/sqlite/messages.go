@@ -205,7 +205,9 @@ func (a *appender) append(ctx context.Context, nm store.NewMessage) (store.Messa
 	// The search text goes in with the message, in the same transaction,
 	// so SEARCH never sees a message it cannot search.
 	if nm.HeaderText != "" || nm.BodyText != "" {
-		if _, err := a.insertText.ExecContext(ctx, id, foldText(nm.HeaderText), foldText(nm.BodyText)); err != nil {
+		header := foldText(nm.HeaderText)
+		if _, err := a.insertText.ExecContext(ctx, id, header, foldText(nm.BodyText),
+			fieldLines(nm.HeaderText, header)); err != nil {
 			return store.Message{}, err
 		}
 	}

@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"mailport/internal/mime"
+	"mailport/internal/store"
 )
 
 // openAtVersion creates a database at path with the migrations up to
@@ -114,6 +116,49 @@ func TestMigrateHeaderSize(t *testing.T) {
 		if m.HeaderSize != rows[i].want {
 			t.Errorf("uid %d: HeaderSize %d, want %d", m.UID, m.HeaderSize, rows[i].want)
 		}
+	}
+	if err := db.Check(ctx); err != nil {
+		t.Errorf("Check after migration: %v", err)
+	}
+}
+
+// TestMigrateFieldLines: after migration 6, the search text stored
+// before it is not taken for one line per field (it may hold a decoded
+// line break), so SearchHeaderField leaves its messages to the caller,
+// while messages added afterwards are answered from their text.
+func TestMigrateFieldLines(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw := openAtVersion(t, path, 5)
+	ctx := t.Context()
+	for _, q := range []string{
+		`INSERT INTO domains (id, name, created_at) VALUES (1, 'example.com', 0)`,
+		`INSERT INTO accounts (id, address, domain_id, created_at, used_bytes) VALUES (1, 'bob@example.com', 1, 0, 10)`,
+		`INSERT INTO mailboxes (id, account_id, name, uidvalidity, uidnext, highestmodseq, messages, unseen, size)
+			VALUES (1, 1, 'INBOX', 1, 2, 2, 1, 1, 10)`,
+		`INSERT INTO messages (id, mailbox_id, uid, modseq, internaldate, size, blob_id) VALUES (1, 1, 1, 2, 0, 10, 'b')`,
+		`INSERT INTO message_text (message_id, header, body) VALUES (1, 'subject: a' || char(10) || 'from: evil' || char(10), '')`,
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	res, err := db.AppendMessages(ctx, []store.NewMessage{{MailboxID: 1, Size: 10, BlobID: "c", HeaderText: "From: evil\n"}})
+	if err != nil || res[0].Err != nil {
+		t.Fatal(err, res[0].Err)
+	}
+	hits, unknown, err := db.SearchHeaderField(ctx, 1, "From", "evil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(hits, []uint32{2}) || !slices.Equal(unknown, []uint32{1}) {
+		t.Errorf("SearchHeaderField = %v, unknown %v; want [2], unknown [1]", hits, unknown)
 	}
 	if err := db.Check(ctx); err != nil {
 		t.Errorf("Check after migration: %v", err)

@@ -22,7 +22,17 @@ const trigramLen = 3
 
 // insertTextSQL stores the search text of a new message; the trigger
 // message_text_insert indexes it.
-const insertTextSQL = `INSERT INTO message_text (message_id, header, body) VALUES (?, ?, ?)`
+const insertTextSQL = `INSERT INTO message_text (message_id, header, body, field_lines) VALUES (?, ?, ?, ?)`
+
+// fieldLines is message_text.field_lines for a message's header text as
+// given (store.NewMessage.HeaderText) and as stored (folded): whether
+// every field of the header is in it, one line each. ExtractText writes
+// one line per field; the text is whole unless a cut at the size bound
+// (mime's or foldText's, each at most a character short of it) may have
+// dropped fields.
+func fieldLines(given, folded string) bool {
+	return len(given) < maxIndexedText-utf8.UTFMax && len(folded) < maxIndexedText-utf8.UTFMax
+}
 
 // foldText is what is stored and indexed for a header or body text: lower
 // case, so that instr() is a case-insensitive test also for non-ASCII
@@ -75,27 +85,9 @@ func (db *DB) SearchText(ctx context.Context, mailboxID int64, field store.TextF
 		return nil, fmt.Errorf("sqlite: search mailbox %d: unknown text field %d", mailboxID, field)
 	}
 	needle := strings.ToLower(substr)
-
-	var query string
-	args := []any{needle, mailboxID}
-	switch {
-	case needle == "":
-		query = `SELECT uid FROM messages WHERE mailbox_id = ?2 ORDER BY uid`
-	case utf8.RuneCountInString(needle) >= trigramLen && !strings.Contains(needle, "\x00"):
-		// The index is for all mailboxes; joining from it visits only
-		// the candidates, which the mailbox test then narrows. (A NUL in
-		// the needle goes to the scan: FTS5 strings end at NUL.)
-		query = `SELECT m.uid FROM message_fts f
-			CROSS JOIN messages m ON m.id = f.rowid
-			CROSS JOIN message_text t ON t.message_id = m.id
-			WHERE message_fts MATCH ?3 AND m.mailbox_id = ?2 AND ` + confirm + `
-			ORDER BY m.uid`
-		args = append(args, column+ftsPhrase(needle))
-	default:
-		query = `SELECT m.uid FROM messages m
-			JOIN message_text t ON t.message_id = m.id
-			WHERE m.mailbox_id = ?2 AND ` + confirm + `
-			ORDER BY m.uid`
+	query, args := `SELECT uid FROM messages WHERE mailbox_id = ?2 ORDER BY uid`, []any{needle, mailboxID}
+	if needle != "" {
+		query, args = candidatesSQL(`m.uid`, column, confirm, needle, mailboxID)
 	}
 
 	var uids []uint32
@@ -126,6 +118,29 @@ func (db *DB) SearchText(ctx context.Context, mailboxID int64, field store.TextF
 		return nil, wrap(err, "search mailbox %d", mailboxID)
 	}
 	return uids, nil
+}
+
+// candidatesSQL returns the query, and its arguments, for cols of the
+// messages of mailboxID (m) and their text (t) whose stored text contains
+// the lower-case needle (?1) in the FTS5 column filter column ("header : ",
+// "body : ", or "" for both) and that pass confirm, in UID order. A needle
+// of trigramLen or more characters is looked up in the index, which is for
+// all mailboxes: joining from it visits only the candidates, which the
+// mailbox test then narrows. Shorter needles, and needles with a NUL (FTS5
+// strings end at NUL), scan the mailbox's text.
+func candidatesSQL(cols, column, confirm, needle string, mailboxID int64) (string, []any) {
+	args := []any{needle, mailboxID}
+	if utf8.RuneCountInString(needle) >= trigramLen && !strings.Contains(needle, "\x00") {
+		return `SELECT ` + cols + ` FROM message_fts f
+			CROSS JOIN messages m ON m.id = f.rowid
+			CROSS JOIN message_text t ON t.message_id = m.id
+			WHERE message_fts MATCH ?3 AND m.mailbox_id = ?2 AND ` + confirm + `
+			ORDER BY m.uid`, append(args, column+ftsPhrase(needle))
+	}
+	return `SELECT ` + cols + ` FROM messages m
+		JOIN message_text t ON t.message_id = m.id
+		WHERE m.mailbox_id = ?2 AND ` + confirm + `
+		ORDER BY m.uid`, args
 }
 
 // UnindexedUIDs returns the messages of the mailbox without a message_text

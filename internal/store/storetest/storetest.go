@@ -56,6 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"SearchText", testSearchText},
 		{"SearchCopies", testSearchCopies},
 		{"SearchMatchesReference", testSearchMatchesReference},
+		{"SearchHeaderField", testSearchHeaderField},
 		{"UnindexedUIDs", testUnindexedUIDs},
 		{"DomainSDR", testDomainSDR},
 		{"RelayDomains", testRelayDomains},
