@@ -13,6 +13,7 @@ import (
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
 
 	"mailport/internal/blob"
+	"mailport/internal/queue/dsn"
 )
 
 // The queue keeps its entries in its own SQLite file, DIR/queue.db, rather
@@ -44,7 +45,9 @@ CREATE TABLE IF NOT EXISTS entries (
 	route_host   TEXT NOT NULL DEFAULT '',
 	route_port   INTEGER NOT NULL DEFAULT 0,
 	body_offset  INTEGER NOT NULL DEFAULT 0,
-	delay_notified INTEGER NOT NULL DEFAULT 0
+	delay_notified INTEGER NOT NULL DEFAULT 0,
+	ret          TEXT NOT NULL DEFAULT '',
+	envid        TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS entries_next_attempt ON entries(next_attempt);
 CREATE TABLE IF NOT EXISTS recipients (
@@ -59,6 +62,8 @@ CREATE TABLE IF NOT EXISTS recipients (
 	updated    INTEGER NOT NULL DEFAULT 0,
 	reported   INTEGER NOT NULL DEFAULT 0,
 	notify     TEXT NOT NULL DEFAULT '',
+	orcpt      TEXT NOT NULL DEFAULT '',
+	success    TEXT NOT NULL DEFAULT '',
 	PRIMARY KEY (entry_id, seq)
 );
 `
@@ -99,6 +104,10 @@ func openDB(ctx context.Context, path string, blobs *blob.Store, log *slog.Logge
 		{"entries", "body_offset", `ALTER TABLE entries ADD COLUMN body_offset INTEGER NOT NULL DEFAULT 0`},
 		{"entries", "delay_notified", `ALTER TABLE entries ADD COLUMN delay_notified INTEGER NOT NULL DEFAULT 0`},
 		{"recipients", "notify", `ALTER TABLE recipients ADD COLUMN notify TEXT NOT NULL DEFAULT ''`},
+		{"entries", "ret", `ALTER TABLE entries ADD COLUMN ret TEXT NOT NULL DEFAULT ''`},
+		{"entries", "envid", `ALTER TABLE entries ADD COLUMN envid TEXT NOT NULL DEFAULT ''`},
+		{"recipients", "orcpt", `ALTER TABLE recipients ADD COLUMN orcpt TEXT NOT NULL DEFAULT ''`},
+		{"recipients", "success", `ALTER TABLE recipients ADD COLUMN success TEXT NOT NULL DEFAULT ''`},
 	} {
 		if err := addColumn(ctx, s, c.table, c.name, c.stmt); err != nil {
 			s.Close()
@@ -176,15 +185,16 @@ func (d *db) insert(ctx context.Context, e *Entry, also txFunc) error {
 		if e.Route != nil {
 			host, port = e.Route.Host, e.Route.Port
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO entries (id, sender, blob_id, size, eight_bit, created, next_attempt, dkim_signed, route_host, route_port, body_offset)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			e.ID, e.From, e.BlobID, e.Size, e.EightBit, unixNano(e.Created), unixNano(e.NextAttempt), e.DKIMSigned, host, port, e.Offset)
+		_, err := tx.ExecContext(ctx, `INSERT INTO entries (id, sender, blob_id, size, eight_bit, created, next_attempt, dkim_signed, route_host, route_port, body_offset, ret, envid)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			e.ID, e.From, e.BlobID, e.Size, e.EightBit, unixNano(e.Created), unixNano(e.NextAttempt), e.DKIMSigned, host, port, e.Offset,
+			string(e.Return), e.EnvelopeID)
 		if err != nil {
 			return fmt.Errorf("queue: insert entry: %w", err)
 		}
 		for i, r := range e.Recipients {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO recipients (entry_id, seq, address, state, notify) VALUES (?, ?, ?, ?, ?)`,
-				e.ID, i, r.Address, string(r.State), notifyText(r.Notify)); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO recipients (entry_id, seq, address, state, notify, orcpt) VALUES (?, ?, ?, ?, ?, ?)`,
+				e.ID, i, r.Address, string(r.State), notifyText(r.Notify), orcptText(r)); err != nil {
 				return fmt.Errorf("queue: insert recipient: %w", err)
 			}
 		}
@@ -217,12 +227,29 @@ func parseNotify(s string) []smtp.DSNNotify {
 	return n
 }
 
+// orcptText is the stored form of an ORCPT parameter: "type;address" as
+// on the RCPT line but decoded, "" for none given. The type never holds a
+// ";", so the first one separates.
+func orcptText(r Recipient) string {
+	if r.OriginalRecipient == "" {
+		return ""
+	}
+	return string(r.OriginalRecipientType) + ";" + r.OriginalRecipient
+}
+
+// parseORCPT is the inverse of orcptText.
+func parseORCPT(s string, r *Recipient) {
+	if typ, addr, ok := strings.Cut(s, ";"); ok {
+		r.OriginalRecipientType, r.OriginalRecipient = smtp.DSNAddressType(typ), addr
+	}
+}
+
 // queryer is what both *sql.DB and *sql.Tx offer.
 type queryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-const entryColumns = `id, sender, blob_id, size, eight_bit, created, next_attempt, attempts, last_error, dsn_sent, dkim_signed, route_host, route_port, body_offset, delay_notified`
+const entryColumns = `id, sender, blob_id, size, eight_bit, created, next_attempt, attempts, last_error, dsn_sent, dkim_signed, route_host, route_port, body_offset, delay_notified, ret, envid`
 
 // entries loads the entries selected by where (with args), with their
 // recipients, ordered by next attempt.
@@ -236,16 +263,16 @@ func (d *db) entries(ctx context.Context, q queryer, where string, args ...any) 
 	for rows.Next() {
 		e := &Entry{}
 		var created, next int64
-		var routeHost string
+		var routeHost, ret string
 		var routePort int
-		if err := rows.Scan(&e.ID, &e.From, &e.BlobID, &e.Size, &e.EightBit, &created, &next, &e.Attempts, &e.LastError, &e.DSNSent, &e.DKIMSigned, &routeHost, &routePort, &e.Offset, &e.DelayNotified); err != nil {
+		if err := rows.Scan(&e.ID, &e.From, &e.BlobID, &e.Size, &e.EightBit, &created, &next, &e.Attempts, &e.LastError, &e.DSNSent, &e.DKIMSigned, &routeHost, &routePort, &e.Offset, &e.DelayNotified, &ret, &e.EnvelopeID); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("queue: scan entry: %w", err)
 		}
 		if routeHost != "" {
 			e.Route = &Destination{Host: routeHost, Port: routePort}
 		}
-		e.Created, e.NextAttempt = fromNano(created), fromNano(next)
+		e.Created, e.NextAttempt, e.Return = fromNano(created), fromNano(next), smtp.DSNReturn(ret)
 		list = append(list, e)
 		byID[e.ID] = e
 	}
@@ -267,20 +294,21 @@ func (d *db) entries(ctx context.Context, q queryer, where string, args ...any) 
 		for _, e := range list[start:end] {
 			ids = append(ids, e.ID)
 		}
-		rrows, err := q.QueryContext(ctx, `SELECT entry_id, address, state, attempts, last_error, status, remote_mta, updated, reported, notify
+		rrows, err := q.QueryContext(ctx, `SELECT entry_id, address, state, attempts, last_error, status, remote_mta, updated, reported, notify, orcpt, success
 			FROM recipients WHERE entry_id IN (?`+strings.Repeat(",?", len(ids)-1)+`) ORDER BY entry_id, seq`, ids...)
 		if err != nil {
 			return nil, fmt.Errorf("queue: list recipients: %w", err)
 		}
 		for rrows.Next() {
-			var id, state, notify string
+			var id, state, notify, orcpt, success string
 			var updated int64
 			var r Recipient
-			if err := rrows.Scan(&id, &r.Address, &state, &r.Attempts, &r.LastError, &r.Status, &r.RemoteMTA, &updated, &r.Reported, &notify); err != nil {
+			if err := rrows.Scan(&id, &r.Address, &state, &r.Attempts, &r.LastError, &r.Status, &r.RemoteMTA, &updated, &r.Reported, &notify, &orcpt, &success); err != nil {
 				rrows.Close()
 				return nil, fmt.Errorf("queue: scan recipient: %w", err)
 			}
-			r.State, r.Updated, r.Notify = State(state), fromNano(updated), parseNotify(notify)
+			r.State, r.Updated, r.Notify, r.Success = State(state), fromNano(updated), parseNotify(notify), dsn.Action(success)
+			parseORCPT(orcpt, &r)
 			if e := byID[id]; e != nil {
 				e.Recipients = append(e.Recipients, r)
 			}
@@ -370,9 +398,9 @@ func (d *db) saveAttempt(ctx context.Context, e *Entry) error {
 			return fmt.Errorf("queue: entry %s: %w", e.ID, ErrNotFound)
 		}
 		for i, r := range e.Recipients {
-			if _, err := tx.ExecContext(ctx, `UPDATE recipients SET state = ?, attempts = ?, last_error = ?, status = ?, remote_mta = ?, updated = ?, reported = ?
+			if _, err := tx.ExecContext(ctx, `UPDATE recipients SET state = ?, attempts = ?, last_error = ?, status = ?, remote_mta = ?, updated = ?, reported = ?, success = ?
 				WHERE entry_id = ? AND seq = ?`,
-				string(r.State), r.Attempts, r.LastError, r.Status, r.RemoteMTA, unixNano(r.Updated), r.Reported, e.ID, i); err != nil {
+				string(r.State), r.Attempts, r.LastError, r.Status, r.RemoteMTA, unixNano(r.Updated), r.Reported, string(r.Success), e.ID, i); err != nil {
 				return fmt.Errorf("queue: update recipient: %w", err)
 			}
 		}

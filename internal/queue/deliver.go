@@ -20,6 +20,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"mailport/internal/dns"
+	"mailport/internal/queue/dsn"
 )
 
 // Limits on one delivery round for a destination.
@@ -48,6 +49,10 @@ type result struct {
 	status string
 	text   string
 	remote string
+	// success, for a delivered recipient, is the action of the success
+	// notice a NOTIFY=SUCCESS asks of us (see Recipient.Success): ""
+	// when the next hop took the DSN parameters and reports itself.
+	success dsn.Action
 }
 
 func temporary(status, format string, a ...any) *result {
@@ -476,7 +481,17 @@ func (q *Queue) transact(ctx context.Context, t target, ip string, sc *smtpConn,
 	}
 	sc.uses++
 
-	opts := &smtp.MailOptions{Size: e.Size}
+	// RFC 3461 section 5.2.1: a next hop that supports DSN gets the
+	// parameters and sends the notices from there on; go-smtp's client
+	// sends RET, ENVID, NOTIFY and ORCPT only to a server that
+	// announced DSN. To one that did not, we report "relayed" ourselves
+	// (section 5.2.2).
+	nextDSN, _ := c.Extension("DSN")
+	success := dsn.Relayed
+	if nextDSN {
+		success = ""
+	}
+	opts := &smtp.MailOptions{Size: e.Size, Return: e.Return, EnvelopeID: e.EnvelopeID}
 	needUTF8 := !isASCII(e.From)
 	for _, r := range rcpts {
 		needUTF8 = needUTF8 || !isASCII(r)
@@ -495,7 +510,11 @@ func (q *Queue) transact(ctx context.Context, t target, ip string, sc *smtpConn,
 	results = make([]*result, len(rcpts))
 	accepted := 0
 	for i, r := range rcpts {
-		if err := c.Rcpt(r, nil); err != nil {
+		var ro *smtp.RcptOptions
+		if rc := e.recipient(r); rc != nil {
+			ro = &smtp.RcptOptions{Notify: rc.Notify, OriginalRecipientType: rc.OriginalRecipientType, OriginalRecipient: rc.OriginalRecipient}
+		}
+		if err := c.Rcpt(r, ro); err != nil {
 			var se *smtp.SMTPError
 			if !errors.As(err, &se) {
 				// The connection broke: nothing is known for the
@@ -535,7 +554,7 @@ func (q *Queue) transact(ctx context.Context, t target, ip string, sc *smtpConn,
 		setAccepted(fromSMTPError(err, remote))
 		return results, nil, false
 	}
-	setAccepted(&result{out: outDelivered, status: "2.0.0", text: oneLine("250 " + resp.StatusText), remote: remote})
+	setAccepted(&result{out: outDelivered, status: "2.0.0", text: oneLine("250 " + resp.StatusText), remote: remote, success: success})
 	return results, nil, true
 }
 

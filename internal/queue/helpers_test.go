@@ -104,6 +104,9 @@ type received struct {
 	from  string
 	rcpts []string
 	data  []byte
+	// mail and rcpt are the parameters of MAIL and of each RCPT.
+	mail smtp.MailOptions
+	rcpt []smtp.RcptOptions
 }
 
 // mxServer is a remote MX for tests: a go-smtp server on a loopback
@@ -130,8 +133,9 @@ type mxServer struct {
 	got chan struct{} // one value per accepted message
 }
 
-// startMX starts a test MX on ip:port (port 0 picks one).
-func startMX(t *testing.T, ip string, port int, tlsCfg *tls.Config) *mxServer {
+// startMX starts a test MX on ip:port (port 0 picks one); opts change
+// its go-smtp server before it serves (EnableDSN, ...).
+func startMX(t *testing.T, ip string, port int, tlsCfg *tls.Config, opts ...func(*smtp.Server)) *mxServer {
 	t.Helper()
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, strconv.Itoa(port)))
 	if err != nil {
@@ -149,6 +153,9 @@ func startMX(t *testing.T, ip string, port int, tlsCfg *tls.Config) *mxServer {
 	m.srv.ReadTimeout = time.Minute
 	m.srv.WriteTimeout = time.Minute
 	m.srv.ErrorLog = log4test{}
+	for _, o := range opts {
+		o(m.srv)
+	}
 	go m.srv.Serve(countingListener{l, m})
 	t.Cleanup(func() { m.srv.Close() })
 	return m
@@ -209,11 +216,13 @@ func (m *mxServer) wait(n int) {
 }
 
 type mxSession struct {
-	m      *mxServer
-	c      *smtp.Conn
-	from   string
-	rcpts  []string
-	authed bool
+	m        *mxServer
+	c        *smtp.Conn
+	from     string
+	rcpts    []string
+	mailOpts smtp.MailOptions
+	rcptOpts []smtp.RcptOptions
+	authed   bool
 }
 
 func (s *mxSession) AuthMechanisms() []string {
@@ -246,6 +255,9 @@ func (s *mxSession) Mail(from string, opts *smtp.MailOptions) error {
 		return smtp.ErrAuthRequired
 	}
 	s.from = from
+	if opts != nil {
+		s.mailOpts = *opts
+	}
 	return nil
 }
 
@@ -261,6 +273,11 @@ func (s *mxSession) Rcpt(to string, opts *smtp.RcptOptions) error {
 		}
 	}
 	s.rcpts = append(s.rcpts, to)
+	var ro smtp.RcptOptions
+	if opts != nil {
+		ro = *opts
+	}
+	s.rcptOpts = append(s.rcptOpts, ro)
 	return nil
 }
 
@@ -278,13 +295,15 @@ func (s *mxSession) Data(r io.Reader) error {
 	}
 	_, isTLS := s.c.TLSConnectionState()
 	s.m.mu.Lock()
-	s.m.msgs = append(s.m.msgs, received{helo: s.c.Hostname(), tls: isTLS, from: s.from, rcpts: s.rcpts, data: b})
+	s.m.msgs = append(s.m.msgs, received{helo: s.c.Hostname(), tls: isTLS, from: s.from, rcpts: s.rcpts, data: b, mail: s.mailOpts, rcpt: s.rcptOpts})
 	s.m.mu.Unlock()
 	s.m.got <- struct{}{}
 	return nil
 }
 
-func (s *mxSession) Reset()        { s.from, s.rcpts = "", nil }
+func (s *mxSession) Reset() {
+	s.from, s.rcpts, s.mailOpts, s.rcptOpts = "", nil, smtp.MailOptions{}, nil
+}
 func (s *mxSession) Logout() error { return nil }
 
 // smtpErr builds a reply for rcptReply.

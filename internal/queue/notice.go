@@ -19,26 +19,29 @@ import (
 
 // finish tells the sender what became of e after a round, with one
 // delivery status notification (RFC 3464) for the recipients that newly
-// failed and, once Routing.DelayWarning has passed, those still pending;
-// then it removes the entry when every recipient is final and reported.
-// The notice is queued (durably) before the entry goes, so a crash in
+// failed, those newly delivered or relayed whose NOTIFY asks for SUCCESS
+// and, once Routing.DelayWarning has passed, those still pending; then
+// it removes the entry when every recipient is final and reported. The
+// notice is queued (durably) before the entry goes, so a crash in
 // between repeats the removal, never the notice.
 func (q *Queue) finish(ctx context.Context, e *Entry) error {
-	var failed, pending []int
+	var n noticeSet
+	var pending []int
 	for i, r := range e.Recipients {
 		switch {
 		case r.State == Pending:
 			pending = append(pending, i)
-		case r.State == Failed && !r.Reported:
-			failed = append(failed, i)
+		case owesNotice(r) && r.State == Failed:
+			n.failed = append(n.failed, i)
+		case owesNotice(r):
+			n.succeeded = append(n.succeeded, i)
 		}
 	}
-	delayed := pending
-	if !q.delayDue(e, q.cfg.Now()) {
-		delayed = nil
+	if q.delayDue(e, q.cfg.Now()) {
+		n.delayed = pending
 	}
-	if len(failed) > 0 || len(delayed) > 0 {
-		if err := q.report(ctx, e, failed, delayed); err != nil {
+	if !n.empty() {
+		if err := q.report(ctx, e, n); err != nil {
 			// Keep the entry and try the notice again later.
 			e.NextAttempt = q.cfg.Now().Add(q.cfg.Backoff(max(e.Attempts, 1)))
 			if serr := q.db.saveAttempt(ctx, e); serr != nil {
@@ -89,15 +92,28 @@ func wants(r Recipient, kind smtp.DSNNotify) bool {
 	return slices.Contains(r.Notify, kind)
 }
 
+// noticeSet is what one notice may report: indices into an entry's
+// recipients.
+type noticeSet struct {
+	failed, delayed, succeeded []int
+}
+
+func (n noticeSet) empty() bool {
+	return len(n.failed) == 0 && len(n.delayed) == 0 && len(n.succeeded) == 0
+}
+
 // report queues one notice to the sender of e: Action "failed" for the
-// recipients at failed, "delayed" for those at delayed, each only when
-// its NOTIFY asks for it. The marks that stop it from being sent again
-// (the failed recipients' Reported, e's DelayNotified when delayed is
-// given) are committed in the notice's own transaction (enqueue), so a
-// crash leaves either both or neither, and the notice is never sent
-// twice. With a null sender, or when no recipient asks for a notice,
-// only the marks are committed.
-func (q *Queue) report(ctx context.Context, e *Entry, failed, delayed []int) error {
+// recipients at n.failed, "delayed" for those at n.delayed, "delivered"
+// or "relayed" (Recipient.Success) for those at n.succeeded, each only
+// when its NOTIFY asks for it. The marks that stop it from being sent
+// again (the failed and succeeded recipients' Reported, e's
+// DelayNotified when n.delayed is given) are committed in the notice's
+// own transaction (enqueue), so a crash leaves either both or neither,
+// and the notice is never sent twice. With a null sender, or when no
+// recipient asks for a notice, only the marks are committed.
+func (q *Queue) report(ctx context.Context, e *Entry, n noticeSet) error {
+	failed, delayed := n.failed, n.delayed
+	reported := append(append([]int(nil), n.failed...), n.succeeded...)
 	delayMark := len(delayed) > 0 || e.DelayNotified
 	mark := func(ctx context.Context, tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE entries SET dsn_sent = ?, delay_notified = ? WHERE id = ?`,
@@ -108,14 +124,14 @@ func (q *Queue) report(ctx context.Context, e *Entry, failed, delayed []int) err
 		if n, _ := res.RowsAffected(); n == 0 {
 			return fmt.Errorf("queue: entry %s: %w", e.ID, ErrNotFound)
 		}
-		for _, i := range failed {
+		for _, i := range reported {
 			if _, err := tx.ExecContext(ctx, `UPDATE recipients SET reported = 1 WHERE entry_id = ? AND seq = ?`, e.ID, i); err != nil {
 				return fmt.Errorf("queue: mark recipient reported: %w", err)
 			}
 		}
 		return nil
 	}
-	m := q.notice(e, failed, delayed)
+	m := q.notice(e, n)
 	switch {
 	case e.From == "":
 		// RFC 5321 section 4.5.5 / RFC 3464 section 2: a message with
@@ -124,13 +140,13 @@ func (q *Queue) report(ctx context.Context, e *Entry, failed, delayed []int) err
 		if err := q.db.tx(ctx, mark); err != nil {
 			return err
 		}
-		q.log.Warn("dropping notice: the message has a null sender", "id", e.ID, "failed", len(failed), "delayed", len(delayed))
+		q.log.Warn("dropping notice: the message has a null sender", "id", e.ID, "failed", len(failed), "delayed", len(delayed), "succeeded", len(n.succeeded))
 		q.cfg.Metrics.bounce("dropped")
 	case len(m.Recipients) == 0:
 		if err := q.db.tx(ctx, mark); err != nil {
 			return err
 		}
-		q.log.Info("no notice: NOTIFY asks for none", "id", e.ID, "failed", len(failed), "delayed", len(delayed))
+		q.log.Info("no notice: NOTIFY asks for none", "id", e.ID, "failed", len(failed), "delayed", len(delayed), "succeeded", len(n.succeeded))
 		q.cfg.Metrics.bounce("dropped")
 	default:
 		raw, err := m.Compose()
@@ -141,10 +157,10 @@ func (q *Queue) report(ctx context.Context, e *Entry, failed, delayed []int) err
 		if err != nil {
 			return err
 		}
-		q.log.Info("notice queued", "id", e.ID, "dsn", id, "to", e.From, "failed", len(failed), "delayed", len(delayed))
+		q.log.Info("notice queued", "id", e.ID, "dsn", id, "to", e.From, "failed", len(failed), "delayed", len(delayed), "succeeded", len(n.succeeded))
 		q.cfg.Metrics.bounce("sent")
 	}
-	for _, i := range failed {
+	for _, i := range reported {
 		e.Recipients[i].Reported = true
 	}
 	e.DSNSent = e.DSNSent || len(failed) > 0
@@ -153,48 +169,98 @@ func (q *Queue) report(ctx context.Context, e *Entry, failed, delayed []int) err
 }
 
 // notice is the DSN (RFC 3464) about e to its sender, from the null
-// sender, for the recipients at failed and delayed that asked for it. It
-// returns only the original header (RET=HDRS, RFC 3461 section 4.3):
-// the body stays private to the recipients it reached.
-func (q *Queue) notice(e *Entry, failed, delayed []int) *dsn.Message {
+// sender, for the recipients of n that asked for it (wants), with the
+// ENVID and ORCPT parameters the sender gave (RFC 3461 sections 4.4 and
+// 4.2). It returns the original header only (RET=HDRS, the default:
+// the body stays private to the recipients it reached), or the whole
+// message when RET=FULL asked for it and the notice reports a failure
+// (RFC 3461 section 4.3: RET is about notices of failure; the others
+// return the header).
+func (q *Queue) notice(e *Entry, n noticeSet) *dsn.Message {
 	m := &dsn.Message{
-		ReportingMTA: q.cfg.Hostname,
-		From:         "MAILER-DAEMON@" + q.cfg.Hostname,
-		To:           e.From,
-		Date:         q.cfg.Now(),
-		ArrivalDate:  e.Created,
+		ReportingMTA:       q.cfg.Hostname,
+		From:               "MAILER-DAEMON@" + q.cfg.Hostname,
+		To:                 e.From,
+		Date:               q.cfg.Now(),
+		ArrivalDate:        e.Created,
+		OriginalEnvelopeID: e.EnvelopeID,
 	}
-	add := func(idx []int, action dsn.Action, kind smtp.DSNNotify) {
+	add := func(idx []int, kind smtp.DSNNotify) {
 		for _, i := range idx {
 			r := e.Recipients[i]
 			if !wants(r, kind) {
 				continue
 			}
 			g := dsn.Recipient{
-				FinalRecipient:  r.Address,
-				Action:          action,
-				Status:          r.Status,
-				RemoteMTA:       r.RemoteMTA,
-				DiagnosticCode:  diagnostic(r),
-				LastAttemptDate: r.Updated,
+				OriginalRecipientType: string(r.OriginalRecipientType),
+				OriginalRecipient:     r.OriginalRecipient,
+				FinalRecipient:        r.Address,
+				Status:                r.Status,
+				RemoteMTA:             r.RemoteMTA,
+				LastAttemptDate:       r.Updated,
 			}
-			if action == dsn.Delayed {
+			switch kind {
+			case smtp.DSNNotifyFailure:
+				g.Action, g.DiagnosticCode = dsn.Failed, diagnostic(r)
+			case smtp.DSNNotifyDelayed:
+				g.Action, g.DiagnosticCode = dsn.Delayed, diagnostic(r)
 				// RFC 3464 section 2.3.9: when the queue gives up.
 				g.WillRetryUntil = e.Created.Add(q.cfg.Lifetime)
+			default:
+				g.Action = r.Success
 			}
 			m.Recipients = append(m.Recipients, g)
 		}
 	}
-	add(failed, dsn.Failed, smtp.DSNNotifyFailure)
-	add(delayed, dsn.Delayed, smtp.DSNNotifyDelayed)
-	if len(m.Recipients) > 0 && e.From != "" {
-		header, err := q.readHeader(e)
-		if err != nil {
-			q.log.Warn("reading the header of a message for its DSN", "id", e.ID, "error", err)
+	add(n.failed, smtp.DSNNotifyFailure)
+	add(n.delayed, smtp.DSNNotifyDelayed)
+	add(n.succeeded, smtp.DSNNotifySuccess)
+	if len(m.Recipients) == 0 || e.From == "" {
+		return m
+	}
+	header, err := q.readHeader(e)
+	if err != nil {
+		q.log.Warn("reading the header of a message for its DSN", "id", e.ID, "error", err)
+	}
+	m.OriginalHeader = header
+	failure := slices.ContainsFunc(m.Recipients, func(r dsn.Recipient) bool { return r.Action == dsn.Failed })
+	if e.Return == smtp.DSNReturnFull && failure {
+		if !q.returnable(e) {
+			q.log.Info("RET=FULL: message too large to return, the notice carries its header", "id", e.ID, "size", e.Size)
+		} else if full, err := q.readMessage(e); err != nil {
+			q.log.Warn("reading a message to return it in its DSN", "id", e.ID, "error", err)
+		} else {
+			m.OriginalMessage = full
 		}
-		m.OriginalHeader = header
 	}
 	return m
+}
+
+// maxReturnedBytes bounds the message a failure notice returns for
+// RET=FULL; a larger one comes back as its header only, as RFC 3461
+// section 4.3 lets an MTA do, so a notice never grows past what the next
+// MTA accepts.
+const maxReturnedBytes = 10 << 20
+
+// returnable reports whether e is small enough to return whole: within
+// maxReturnedBytes and, with room for the report around it, within the
+// queue's own message size limit, which the notice passes too.
+func (q *Queue) returnable(e *Entry) bool {
+	limit := int64(maxReturnedBytes)
+	if max := q.Routing().MaxMessageBytes; max > 0 {
+		limit = min(limit, max-2*dsn.MaxHeaderBytes)
+	}
+	return e.Size <= limit
+}
+
+// readMessage returns the whole queued message.
+func (q *Queue) readMessage(e *Entry) ([]byte, error) {
+	f, err := q.cfg.Blobs.Open(e.BlobID)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.NewSectionReader(f, e.Offset, e.Size))
 }
 
 // diagnostic is the SMTP reply for Diagnostic-Code: the remote reply when

@@ -265,7 +265,7 @@ func TestNoticeCommitsWithItsMark(t *testing.T) {
 	if err := q.Remove(context.Background(), id); err != nil {
 		t.Fatal(err)
 	}
-	if err := q.report(context.Background(), ent, nil, []int{0}); !errors.Is(err, ErrNotFound) {
+	if err := q.report(context.Background(), ent, noticeSet{delayed: []int{0}}); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("report for a removed entry: %v", err)
 	}
 	if l, err := q.List(context.Background()); err != nil || len(l) != 0 {

@@ -35,6 +35,7 @@ import (
 
 	"mailport/internal/blob"
 	"mailport/internal/dns"
+	"mailport/internal/queue/dsn"
 )
 
 // ErrNotFound is returned for an unknown entry id.
@@ -66,12 +67,26 @@ type Recipient struct {
 	// RemoteMTA is the host that gave the last answer.
 	RemoteMTA string
 	Updated   time.Time
-	// Reported is set once a DSN for this (failed) recipient is queued.
+	// Reported is set once the notice about this recipient is queued:
+	// the failure notice of a failed one, the success notice (Success)
+	// of a delivered one.
 	Reported bool
 	// Notify is the NOTIFY parameter the client gave with RCPT (RFC 3461
 	// section 4.1), nil when it gave none: which notices the sender
 	// wants for this recipient (see wants).
 	Notify []smtp.DSNNotify
+	// OriginalRecipient and its type are the ORCPT parameter of RCPT
+	// (RFC 3461 section 4.2), "" when none was given: passed on to a
+	// next hop that supports DSN, and written in our notices as
+	// Original-Recipient.
+	OriginalRecipientType smtp.DSNAddressType
+	OriginalRecipient     string
+	// Success is the action of the success notice owed to the sender
+	// for a delivered recipient whose NOTIFY has SUCCESS: "delivered"
+	// for local delivery (RFC 3461 section 5.2.3), "relayed" for a next
+	// hop that does not support DSN (section 5.2.2); "" when none is
+	// owed (a next hop with DSN reports itself).
+	Success dsn.Action
 }
 
 // Entry is one queued message.
@@ -104,6 +119,12 @@ type Entry struct {
 	// Route, when set, sends every remote recipient of the entry to this
 	// host instead of its MX (Via: split domain routing, relay domains).
 	Route *Destination
+	// Return and EnvelopeID are the RET and ENVID parameters of MAIL
+	// (RFC 3461 sections 4.3 and 4.4), "" when not given: passed on to
+	// a next hop that supports DSN, and used by our notices (the whole
+	// message in a failure notice for RET=FULL, Original-Envelope-Id).
+	Return     smtp.DSNReturn
+	EnvelopeID string
 }
 
 // Smarthost sends all outbound mail through one relay (the MasterAdmin
@@ -390,12 +411,40 @@ func Via(host string, port int) Option {
 // asked for; an address that is not among the recipients is ignored.
 func Notify(rcpt string, n []smtp.DSNNotify) Option {
 	return func(e *Entry) {
-		for i := range e.Recipients {
-			if canonical(e.Recipients[i].Address) == canonical(rcpt) {
-				e.Recipients[i].Notify = append([]smtp.DSNNotify(nil), n...)
-			}
+		if r := e.recipient(rcpt); r != nil {
+			r.Notify = append([]smtp.DSNNotify(nil), n...)
 		}
 	}
+}
+
+// OriginalRecipient records the ORCPT parameter a client gave with RCPT
+// for rcpt (RFC 3461 section 4.2); an address that is not among the
+// recipients is ignored.
+func OriginalRecipient(rcpt string, typ smtp.DSNAddressType, addr string) Option {
+	return func(e *Entry) {
+		if r := e.recipient(rcpt); r != nil {
+			r.OriginalRecipientType, r.OriginalRecipient = typ, addr
+		}
+	}
+}
+
+// Return records the RET parameter of MAIL (RFC 3461 section 4.3):
+// whether a failure notice returns the whole message or its header.
+func Return(ret smtp.DSNReturn) Option { return func(e *Entry) { e.Return = ret } }
+
+// EnvelopeID records the ENVID parameter of MAIL (RFC 3461 section 4.4),
+// which notices carry back as Original-Envelope-Id.
+func EnvelopeID(id string) Option { return func(e *Entry) { e.EnvelopeID = id } }
+
+// recipient returns e's recipient with address addr, nil when there is
+// none.
+func (e *Entry) recipient(addr string) *Recipient {
+	for i := range e.Recipients {
+		if canonical(e.Recipients[i].Address) == canonical(addr) {
+			return &e.Recipients[i]
+		}
+	}
+	return nil
 }
 
 // Enqueue stores a message for delivery to rcpts and returns its id. When

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/emersion/go-smtp"
+
 	"mailport/internal/queue/dsn"
 )
 
@@ -230,6 +232,9 @@ func (q *Queue) record(ctx context.Context, e *Entry, results []*result) (remove
 		switch res.out {
 		case outDelivered:
 			r.State, r.LastError = Delivered, ""
+			if res.success != "" && wants(*r, smtp.DSNNotifySuccess) {
+				r.Success = res.success
+			}
 			q.cfg.Metrics.recipient("delivered")
 			q.log.Info("delivered", "id", e.ID, "rcpt", r.Address, "remote", res.remote, "reply", res.text)
 		case outPermanent:
@@ -275,14 +280,20 @@ func (q *Queue) record(ctx context.Context, e *Entry, results []*result) (remove
 }
 
 // settled reports whether nothing is left to do for e: no recipient pending
-// and none failed without its DSN queued.
+// and none owed a notice (failure or success) that is not queued yet.
 func settled(e *Entry) bool {
 	for _, r := range e.Recipients {
-		if r.State == Pending || (r.State == Failed && !r.Reported) {
+		if r.State == Pending || owesNotice(r) {
 			return false
 		}
 	}
 	return true
+}
+
+// owesNotice reports whether the sender is still to be told of r's final
+// state: a failure, or a success NOTIFY=SUCCESS asked us to report.
+func owesNotice(r Recipient) bool {
+	return !r.Reported && (r.State == Failed || (r.State == Delivered && r.Success != ""))
 }
 
 // removed deletes the message file of an entry whose row is gone.
@@ -298,7 +309,7 @@ func (q *Queue) removed(e *Entry) {
 func (q *Queue) deliverLocal(ctx context.Context, e *Entry, rcpt string) *result {
 	err := q.localDeliver(ctx, e, rcpt)
 	if err == nil {
-		return &result{out: outDelivered, status: "2.0.0", text: "delivered locally", remote: q.cfg.Hostname}
+		return &result{out: outDelivered, status: "2.0.0", text: "delivered locally", remote: q.cfg.Hostname, success: dsn.Delivered}
 	}
 	r := &result{out: outTemporary, status: "4.3.0", text: oneLine(err.Error()), remote: q.cfg.Hostname}
 	var t interface{ Temporary() bool }

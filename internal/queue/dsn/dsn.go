@@ -43,6 +43,12 @@ const (
 
 // Recipient is the per-recipient part of a report (RFC 3464 section 2.3).
 type Recipient struct {
+	// OriginalRecipient and its type ("rfc822", "utf-8") are the ORCPT
+	// parameter the sender gave with RCPT (RFC 3461 section 4.2), ""
+	// when none was given; written as Original-Recipient (RFC 3464
+	// section 2.3.1).
+	OriginalRecipientType string
+	OriginalRecipient     string
 	// FinalRecipient is the address the delivery was attempted to.
 	FinalRecipient string
 	Action         Action
@@ -77,6 +83,10 @@ type Message struct {
 	// OriginalHeader is the header section of the original message; it
 	// is returned as text/rfc822-headers (RFC 6522 section 3).
 	OriginalHeader []byte
+	// OriginalMessage, when set, is the whole original message (RET=FULL,
+	// RFC 3461 section 4.3), returned as message/rfc822 instead of
+	// OriginalHeader.
+	OriginalMessage []byte
 }
 
 // Compose returns the notification as a message with CRLF line ends.
@@ -97,20 +107,11 @@ func (m *Message) Compose() ([]byte, error) {
 	}
 	boundary := "dsn-" + randomToken()
 
-	failed, delayed := false, false
-	for _, r := range m.Recipients {
-		switch r.Action {
-		case Failed:
-			failed = true
-		case Delayed:
-			delayed = true
-		}
-	}
-	subject := "Delivery Status Notification"
+	subject := "Delivery Status Notification (Success)"
 	switch {
-	case failed:
+	case m.has(Failed):
 		subject = "Undelivered Mail Returned to Sender"
-	case delayed:
+	case m.has(Delayed):
 		subject = "Delayed Mail (still being retried)"
 	}
 
@@ -142,7 +143,7 @@ func (m *Message) Compose() ([]byte, error) {
 	// message/global-delivery-status type of RFC 6533 section 6.
 	global := false
 	for _, r := range m.Recipients {
-		if !isASCII(r.FinalRecipient) {
+		if !isASCII(r.FinalRecipient) || !isASCII(r.OriginalRecipient) {
 			global = true
 		}
 	}
@@ -153,9 +154,12 @@ func (m *Message) Compose() ([]byte, error) {
 	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: %s\r\n\r\n", boundary, ct)
 	b.Write(m.statusFields())
 
-	// Part 3: the original header (RFC 6522 section 3). Only the header
-	// is returned, so a bounce never carries the body back.
-	if len(m.OriginalHeader) > 0 {
+	// Part 3: the original header (RFC 6522 section 3), or the whole
+	// message when the sender asked for it with RET=FULL.
+	switch {
+	case len(m.OriginalMessage) > 0:
+		b.Write(messagePart(boundary, m.OriginalMessage))
+	case len(m.OriginalHeader) > 0:
 		fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: text/rfc822-headers\r\n\r\n", boundary)
 		b.Write(headerSection(m.OriginalHeader))
 	}
@@ -163,18 +167,48 @@ func (m *Message) Compose() ([]byte, error) {
 	return b.Bytes(), nil
 }
 
+// has reports whether some recipient is reported with action a.
+func (m *Message) has(a Action) bool {
+	for _, r := range m.Recipients {
+		if r.Action == a {
+			return true
+		}
+	}
+	return false
+}
+
+// messagePart is the report's third part holding the whole original
+// message: message/rfc822, or message/global (RFC 6532 section 3.7) when
+// its header is not ASCII; 8bit when its content is not 7-bit (RFC 2046
+// section 5.2.1 allows no other encoding for a message part).
+func messagePart(boundary string, msg []byte) []byte {
+	var b bytes.Buffer
+	ct := "message/rfc822"
+	if !isASCII(string(headerSection(msg))) {
+		ct = "message/global"
+	}
+	fmt.Fprintf(&b, "\r\n--%s\r\nContent-Type: %s\r\n", boundary, ct)
+	if !isASCII(string(msg)) {
+		b.WriteString("Content-Transfer-Encoding: 8bit\r\n")
+	}
+	b.WriteString("\r\n")
+	b.Write(msg)
+	if !bytes.HasSuffix(msg, []byte("\r\n")) {
+		// The boundary must start a line of its own (RFC 2046
+		// section 5.1.1).
+		b.WriteString("\r\n")
+	}
+	return b.Bytes()
+}
+
 func (m *Message) humanText() string {
 	var t strings.Builder
 	fmt.Fprintf(&t, "This is the mail system at host %s.\r\n\r\n", clean(m.ReportingMTA))
-	var failed, delayed []Recipient
+	byAction := map[Action][]Recipient{}
 	for _, r := range m.Recipients {
-		switch r.Action {
-		case Failed:
-			failed = append(failed, r)
-		case Delayed:
-			delayed = append(delayed, r)
-		}
+		byAction[r.Action] = append(byAction[r.Action], r)
 	}
+	failed, delayed := byAction[Failed], byAction[Delayed]
 	if len(failed) > 0 {
 		t.WriteString("Your message could not be delivered to one or more recipients.\r\nIt has not been delivered to:\r\n\r\n")
 		for _, r := range failed {
@@ -192,7 +226,25 @@ func (m *Message) humanText() string {
 		}
 		t.WriteString("\r\n")
 	}
-	t.WriteString("The technical report and the header of your message are attached.\r\n")
+	if rs := byAction[Delivered]; len(rs) > 0 {
+		t.WriteString("Your message was delivered to the mailboxes of the recipients below.\r\n\r\n")
+		for _, r := range rs {
+			fmt.Fprintf(&t, "<%s>: %s\r\n", clean(r.FinalRecipient), describe(r))
+		}
+		t.WriteString("\r\n")
+	}
+	if rs := byAction[Relayed]; len(rs) > 0 {
+		t.WriteString("Your message was passed on to the recipients below by a mail system that\r\nsends no delivery notifications, so you may not hear of it again.\r\n\r\n")
+		for _, r := range rs {
+			fmt.Fprintf(&t, "<%s>: %s\r\n", clean(r.FinalRecipient), describe(r))
+		}
+		t.WriteString("\r\n")
+	}
+	if len(m.OriginalMessage) > 0 {
+		t.WriteString("The technical report and your message are attached.\r\n")
+	} else {
+		t.WriteString("The technical report and the header of your message are attached.\r\n")
+	}
 	return t.String()
 }
 
@@ -224,6 +276,11 @@ func (m *Message) statusFields() []byte {
 		b.WriteString("\r\n")
 		// RFC 3464 section 2.3.2: address type "rfc822", or "utf-8"
 		// for internationalized addresses (RFC 6533 section 3).
+		if r.OriginalRecipient != "" {
+			// RFC 3464 section 2.3.1: the ORCPT as the sender gave
+			// it, with its address type.
+			f("Original-Recipient", strings.ToLower(clean(r.OriginalRecipientType))+"; "+clean(r.OriginalRecipient))
+		}
 		typ := "rfc822"
 		if !isASCII(r.FinalRecipient) {
 			typ = "utf-8"

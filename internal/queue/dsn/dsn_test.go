@@ -41,9 +41,9 @@ func TestComposeParseRoundTrip(t *testing.T) {
 		t.Errorf("per-message fields: %+v", rep)
 	}
 	want := []ParsedRecipient{
-		{"bob@remote.test", Failed, "5.1.1", "mx.remote.test", "550 5.1.1 no such user"},
-		{"carol@remote.test", Delayed, "4.2.0", "", ""},
-		{"dan@remote.test", Failed, "5.0.0", "", ""},
+		{"bob@remote.test", Failed, "5.1.1", "mx.remote.test", "550 5.1.1 no such user", ""},
+		{"carol@remote.test", Delayed, "4.2.0", "", "", ""},
+		{"dan@remote.test", Failed, "5.0.0", "", "", ""},
 	}
 	if len(rep.Recipients) != len(want) {
 		t.Fatalf("recipients: %+v", rep.Recipients)
@@ -161,5 +161,44 @@ func TestStatusClassFollowsAction(t *testing.T) {
 		if got := statusOrDefault(Recipient{Action: tc.action, Status: tc.status}); got != tc.want {
 			t.Errorf("%s with %q: %s, want %s", tc.action, tc.status, got, tc.want)
 		}
+	}
+}
+
+// The RFC 3461 parameters come back: ENVID as Original-Envelope-Id,
+// ORCPT as Original-Recipient (with its type), and for RET=FULL the
+// whole message as message/rfc822 (8bit when it is not 7-bit).
+func TestComposeEnvelopeIDOriginalRecipientAndFullMessage(t *testing.T) {
+	original := []byte("Subject: hello\r\nFrom: a@h.test\r\n\r\nbody line caf\xc3\xa9\r\n")
+	m := &Message{ReportingMTA: "h.test", From: "MAILER-DAEMON@h.test", To: "a@h.test", OriginalEnvelopeID: "QQ314159",
+		Recipients: []Recipient{
+			{OriginalRecipientType: "RFC822", OriginalRecipient: "list@h.test", FinalRecipient: "b@remote.test", Action: Failed, Status: "5.1.1"},
+			{FinalRecipient: "c@remote.test", Action: Relayed, Status: "2.0.0"},
+		},
+		OriginalHeader: []byte("Subject: hello\r\n"), OriginalMessage: original}
+	raw, err := m.Compose()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Parse(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OriginalEnvelopeID != "QQ314159" {
+		t.Errorf("Original-Envelope-Id %q", rep.OriginalEnvelopeID)
+	}
+	if got := rep.Recipients[0].OriginalRecipient; got != "rfc822; list@h.test" {
+		t.Errorf("Original-Recipient %q", got)
+	}
+	if rep.Recipients[1].OriginalRecipient != "" || rep.Recipients[1].Action != Relayed {
+		t.Errorf("second recipient %+v", rep.Recipients[1])
+	}
+	if !bytes.Equal(rep.OriginalMessage, original) || rep.OriginalHeader != nil {
+		t.Errorf("returned message %q, header part %q", rep.OriginalMessage, rep.OriginalHeader)
+	}
+	if !bytes.Contains(raw, []byte("Content-Type: message/rfc822\r\nContent-Transfer-Encoding: 8bit\r\n")) {
+		t.Error("the 8-bit message part is not declared 8bit")
+	}
+	if !strings.Contains(rep.HumanText, "c@remote.test") || !strings.Contains(rep.HumanText, "passed on") {
+		t.Errorf("human text does not tell of the relayed recipient: %q", rep.HumanText)
 	}
 }

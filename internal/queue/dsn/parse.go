@@ -29,11 +29,17 @@ type Report struct {
 	// type prefix ("dns; ") removed from ReportingMTA.
 	ReportingMTA string
 	ArrivalDate  string
-	Recipients   []ParsedRecipient
+	// OriginalEnvelopeID is the ENVID the report carries back (RFC 3464
+	// section 2.2.1).
+	OriginalEnvelopeID string
+	Recipients         []ParsedRecipient
 	// HumanText is the decoded first part.
 	HumanText string
 	// OriginalHeader is the text/rfc822-headers part, if any.
 	OriginalHeader []byte
+	// OriginalMessage is the message/rfc822 (or message/global) part,
+	// if any: the whole message returned for RET=FULL.
+	OriginalMessage []byte
 }
 
 // ParsedRecipient is one per-recipient group, with type prefixes ("rfc822;",
@@ -44,6 +50,8 @@ type ParsedRecipient struct {
 	Status         string
 	RemoteMTA      string
 	DiagnosticCode string
+	// OriginalRecipient keeps its type: "rfc822; a@example.org".
+	OriginalRecipient string
 }
 
 // Parse reads a multipart/report; report-type=delivery-status message
@@ -89,6 +97,8 @@ func Parse(r io.Reader) (*Report, error) {
 			sawStatus = true
 		case pt == "text/rfc822-headers" || pt == "message/global-headers":
 			rep.OriginalHeader = body
+		case pt == "message/rfc822" || pt == "message/global":
+			rep.OriginalMessage = body
 		}
 	}
 	if !sawStatus {
@@ -121,6 +131,7 @@ func (rep *Report) parseStatus(body []byte) error {
 		if first {
 			rep.ReportingMTA = afterType(h.Get("Reporting-MTA"))
 			rep.ArrivalDate = h.Get("Arrival-Date")
+			rep.OriginalEnvelopeID = strings.TrimSpace(h.Get("Original-Envelope-Id"))
 			if rep.ReportingMTA == "" {
 				return errors.New("dsn: per-message fields lack Reporting-MTA")
 			}
@@ -130,11 +141,12 @@ func (rep *Report) parseStatus(body []byte) error {
 				return errors.New("dsn: too many recipient groups")
 			}
 			r := ParsedRecipient{
-				FinalRecipient: afterType(h.Get("Final-Recipient")),
-				Action:         Action(strings.ToLower(strings.TrimSpace(h.Get("Action")))),
-				Status:         strings.TrimSpace(h.Get("Status")),
-				RemoteMTA:      afterType(h.Get("Remote-MTA")),
-				DiagnosticCode: afterType(h.Get("Diagnostic-Code")),
+				OriginalRecipient: strings.TrimSpace(h.Get("Original-Recipient")),
+				FinalRecipient:    afterType(h.Get("Final-Recipient")),
+				Action:            Action(strings.ToLower(strings.TrimSpace(h.Get("Action")))),
+				Status:            strings.TrimSpace(h.Get("Status")),
+				RemoteMTA:         afterType(h.Get("Remote-MTA")),
+				DiagnosticCode:    afterType(h.Get("Diagnostic-Code")),
 			}
 			// RFC 3464 section 2.3: Final-Recipient, Action and Status
 			// are required in every recipient group.
