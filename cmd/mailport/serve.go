@@ -16,6 +16,7 @@ import (
 
 	"mailport/internal/config"
 	"mailport/internal/directory"
+	"mailport/internal/domainname"
 	"mailport/internal/server"
 )
 
@@ -35,7 +36,7 @@ func cmdInit(c *cli, args []string) error {
 	if *hostname == "" {
 		return usagef("--hostname is required")
 	}
-	h, err := directory.NormalizeDomain(*hostname)
+	h, err := domainname.Normalize(*hostname)
 	if err != nil {
 		return fmt.Errorf("--hostname: %w", err)
 	}

@@ -16,13 +16,13 @@ type domainPath struct {
 
 type listDomainsInput struct {
 	Page
-	Q    string `query:"q" maxLength:"253" doc:"Only names containing this"`
-	Desc bool   `query:"desc" doc:"Sort by name descending"`
+	Q    string `query:"q" maxLength:"253" doc:"Only names containing this, in their Unicode or A-label form"`
+	Desc bool   `query:"desc" doc:"Sort by unicode_name descending"`
 }
 
 type createDomainInput struct {
 	Body struct {
-		Name string `json:"name" minLength:"1" maxLength:"253" example:"example.test"`
+		Name string `json:"name" minLength:"1" maxLength:"253" example:"example.test" doc:"U-labels (bücher.example) or A-labels (xn--bcher-kva.example), any case: one name either way, kept in A-labels"`
 	}
 }
 
@@ -59,7 +59,7 @@ type updateDKIMInput struct {
 // answers now.
 type DNSRecord struct {
 	Kind  string `json:"kind" example:"MX"`
-	Name  string `json:"name"`
+	Name  string `json:"name" doc:"Owner name in A-labels, the form DNS holds"`
 	Type  string `json:"type" example:"TXT"`
 	Value string `json:"value"`
 	// Status is OK, MISSING, WRONG or FAILED (lookup error); only with check.
@@ -96,7 +96,9 @@ func (a *API) registerDomains() {
 			for i, d := range ds {
 				out[i] = directory.DomainView(d)
 			}
-			out = filterSort(out, in.Q, in.Desc, func(d directory.Domain) string { return d.Name })
+			// People find and order names by their Unicode form; the
+			// A-label form after it still matches a search for xn--.
+			out = filterSort(out, in.Q, in.Desc, func(d directory.Domain) string { return d.UnicodeName + " " + d.Name })
 			return &struct{ Body List[directory.Domain] }{paginate(out, in.Page)}, nil
 		})
 

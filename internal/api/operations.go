@@ -12,6 +12,7 @@ import (
 
 	"mailport/internal/access"
 	"mailport/internal/directory"
+	"mailport/internal/domainname"
 	"mailport/internal/queue"
 	"mailport/internal/store"
 )
@@ -334,17 +335,28 @@ func queueVisible(p access.Principal, e *queue.Entry) bool {
 		return false
 	}
 	in := func(addr string) bool {
-		i := strings.LastIndexByte(addr, '@')
-		if i < 0 {
-			return false
-		}
-		d := strings.ToLower(addr[i+1:])
-		return slices.ContainsFunc(p.Domains, func(own string) bool { return d == own || strings.HasSuffix(d, "."+own) })
+		d := entryDomain(addr)
+		return d != "" && slices.ContainsFunc(p.Domains, func(own string) bool { return d == own || strings.HasSuffix(d, "."+own) })
 	}
 	if in(e.From) {
 		return true
 	}
 	return slices.ContainsFunc(e.Recipients, func(r queue.Recipient) bool { return in(r.Address) })
+}
+
+// entryDomain is the domain of a queue entry's address in canonical form,
+// "" when it has none: the envelope holds addresses as clients wrote them,
+// U-labels included (RFC 6531), and DomainAdmins' domains are A-labels.
+func entryDomain(addr string) string {
+	i := strings.LastIndexByte(addr, '@')
+	if i < 0 {
+		return ""
+	}
+	d, err := domainname.Normalize(addr[i+1:])
+	if err != nil {
+		return ""
+	}
+	return d
 }
 
 func queueMatches(e *queue.Entry, needle string) bool {
@@ -368,12 +380,9 @@ func (a *API) auditQueue(ctx context.Context, action string, e *queue.Entry) {
 	p := callerOf(ctx).p
 	domain := ""
 	for _, addr := range append([]string{e.From}, recipientsOf(e)...) {
-		if i := strings.LastIndexByte(addr, '@'); i >= 0 {
-			d := strings.ToLower(addr[i+1:])
-			if p.IsMaster() || slices.Contains(p.Domains, d) {
-				domain = d
-				break
-			}
+		if d := entryDomain(addr); d != "" && (p.IsMaster() || slices.Contains(p.Domains, d)) {
+			domain = d
+			break
 		}
 	}
 	a.audit(ctx, action, "queue_entry", e.ID, domain, queueOut(e), nil)

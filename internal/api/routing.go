@@ -8,6 +8,7 @@ import (
 
 	"mailport/internal/access"
 	"mailport/internal/directory"
+	"mailport/internal/domainname"
 )
 
 type listNamesInput struct {
@@ -154,7 +155,7 @@ func (a *API) registerRouting() {
 // for it: the alias's name does not tell its domain, so the service has to
 // look it up before it can decide.
 func (a *API) findDomainAlias(ctx context.Context, alias string) (directory.DomainAlias, error) {
-	al, err := directory.NormalizeDomain(alias)
+	al, err := domainname.Normalize(alias)
 	if err != nil {
 		return directory.DomainAlias{}, a.errorFor(ctx, err)
 	}

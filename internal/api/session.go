@@ -12,6 +12,7 @@ import (
 	"github.com/danielgtaylor/huma/v2/adapters/humago"
 
 	"mailport/internal/access"
+	"mailport/internal/auth"
 	"mailport/internal/directory"
 	"mailport/internal/store"
 )
@@ -153,7 +154,7 @@ func (a *API) findCaller(ctx context.Context, r *http.Request, authz, cookie, ip
 		}
 		// Basic names the login too; a token of another account is as
 		// wrong as a bad token.
-		if login != "" && !strings.EqualFold(strings.TrimSpace(login), acct.Address) {
+		if login != "" && auth.LoginKey(login) != acct.Address {
 			return nil, access.ErrUnauthenticated
 		}
 		p, err := a.acc.Principal(ctx, acct, access.ViaAPI, ip)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 
+	"mailport/internal/domainname"
 	"mailport/internal/store"
 )
 
@@ -68,14 +69,22 @@ func (a *Authenticator) logger(ctx context.Context) *slog.Logger {
 	return a.Logger
 }
 
+// LoginKey is the form a login is looked up in: trimmed, lower-cased, and
+// for a mailbox address its domain in A-labels (domainname.InAddress), so
+// that user@bücher.example and user@xn--bcher-kva.example log in to the
+// same account whichever form the client sends.
+func LoginKey(login string) string {
+	return domainname.InAddress(strings.ToLower(strings.TrimSpace(login)))
+}
+
 // Authenticate checks login and password for a client at remote. The login
-// is trimmed and lower-cased. It returns the account on success. Every
+// is looked up as LoginKey. It returns the account on success. Every
 // credential failure returns ErrInvalidCredentials after recording the
 // failure and sleeping the client's back-off delay (returning ctx's error
 // instead if ctx ends during the sleep). A storage failure returns a
 // wrapped store error and is not counted against the client.
 func (a *Authenticator) Authenticate(ctx context.Context, login, password string, remote netip.Addr) (store.Account, error) {
-	login = strings.ToLower(strings.TrimSpace(login))
+	login = LoginKey(login)
 
 	var acct store.Account
 	found := false

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"mailport/internal/dns"
+	"mailport/internal/domainname"
 	"mailport/internal/msgauth"
 	"mailport/internal/msgauth/authres"
 	"mailport/internal/msgauth/dkim"
@@ -114,7 +115,15 @@ func (s dkimStage) Process(ctx context.Context, d *Delivery) error {
 		d.Log.Info("not DKIM-signed: no single From address", "err", err)
 		return nil
 	}
-	domain := strings.ToLower(froms[0][strings.LastIndexByte(froms[0], '@')+1:])
+	// RFC 6376 section 3.5: d= holds A-labels, and RFC 8616 keeps it so
+	// when From writes the domain in U-labels (RFC 6532): verifiers look
+	// the key up in DNS under d=, and DMARC aligns d= with the From
+	// domain converted to A-labels.
+	domain, err := domainname.Normalize(froms[0][strings.LastIndexByte(froms[0], '@')+1:])
+	if err != nil {
+		d.Log.Info("not DKIM-signed: From domain is not a domain name", "err", err)
+		return nil
+	}
 	selector, key, ok, err := s.keys(ctx, domain)
 	if err != nil {
 		return ErrorLocal(fmt.Errorf("dkim: key of %s: %w", domain, err))

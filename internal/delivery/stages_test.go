@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -134,13 +135,19 @@ func TestAuthResultsSkipsAuthenticated(t *testing.T) {
 	}
 }
 
+// TestDKIMSignStage signs with the key of the From domain. A domain
+// written in U-labels (RFC 6532) or in A-labels of any case is signed with
+// d= in A-labels (RFC 6376 section 3.5): the key is asked for, and the
+// record found, under that name.
 func TestDKIMSignStage(t *testing.T) {
 	key, err := dkim.GenerateKey(dkim.RSA)
 	if err != nil {
 		t.Fatal(err)
 	}
+	var asked []string
 	keys := func(_ context.Context, domain string) (string, crypto.Signer, bool, error) {
-		if domain == "remote.test" {
+		asked = append(asked, domain)
+		if domain == "remote.test" || domain == "xn--bcher-kva.test" {
 			return "sel", key, true, nil
 		}
 		return "", nil, false, nil
@@ -151,18 +158,25 @@ func TestDKIMSignStage(t *testing.T) {
 	}
 	zone := &dns.Mock{}
 	zone.AddTXT(dkim.RecordName("sel", "remote.test"), rec)
+	zone.AddTXT(dkim.RecordName("sel", "xn--bcher-kva.test"), rec)
+	from := func(f string) string { return strings.Replace(testMessage, "From: bob@remote.test", "From: "+f, 1) }
 	cases := []struct {
-		name       string
-		msg        string
-		authUser   string
-		wantSigned bool
+		name     string
+		msg      string
+		authUser string
+		d        string // d= of the signature; "" unsigned
 	}{
-		{"signed", testMessage, "bob@remote.test", true},
-		{"no key for domain", strings.Replace(testMessage, "bob@remote.test", "bob@other.test", 1), "bob@other.test", false},
-		{"not authenticated", testMessage, "", false},
+		{"signed", testMessage, "bob@remote.test", "remote.test"},
+		{"no key for domain", from("bob@other.test"), "bob@other.test", ""},
+		{"not authenticated", testMessage, "", ""},
+		{"U-label From", from("bob@bücher.test"), "bob@xn--bcher-kva.test", "xn--bcher-kva.test"},
+		{"upper-case U-label From with a name", from("Bob <bob@BÜCHER.test>"), "bob@xn--bcher-kva.test", "xn--bcher-kva.test"},
+		{"upper-case A-label From", from("bob@XN--BCHER-KVA.test"), "bob@xn--bcher-kva.test", "xn--bcher-kva.test"},
 	}
+	dTag := regexp.MustCompile(`[;\s]d=([^;\s]+)`)
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			asked = nil
 			e := newEnv(t)
 			e.user(t, "alice@example.test", 0)
 			dl := e.deliverer(t, nil, 0)
@@ -176,11 +190,18 @@ func TestDKIMSignStage(t *testing.T) {
 				t.Fatal(err)
 			}
 			got := e.read(t, e.inbox(t, "alice@example.test")[0].BlobID)
-			if d.DKIMSigned != tc.wantSigned || strings.Contains(got, "DKIM-Signature:") != tc.wantSigned {
-				t.Fatalf("signed %v, want %v:\n%s", d.DKIMSigned, tc.wantSigned, got)
+			wantSigned := tc.d != ""
+			if d.DKIMSigned != wantSigned || strings.Contains(got, "DKIM-Signature:") != wantSigned {
+				t.Fatalf("signed %v, want %v:\n%s", d.DKIMSigned, wantSigned, got)
 			}
-			if !tc.wantSigned {
+			if !wantSigned {
 				return
+			}
+			if len(asked) != 1 || asked[0] != tc.d {
+				t.Errorf("keys asked for %q, want [%s]", asked, tc.d)
+			}
+			if m := dTag.FindStringSubmatch(got); m == nil || m[1] != tc.d {
+				t.Errorf("d= %q, want %s:\n%s", m, tc.d, got)
 			}
 			res, err := dkim.Verify(context.Background(), strings.NewReader(got), zone)
 			if err != nil || len(res) != 1 || res[0].Status != dkim.StatusPass {

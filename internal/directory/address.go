@@ -6,14 +6,14 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"golang.org/x/net/idna"
+	"mailport/internal/domainname"
 )
 
 // Errors of address handling. Protocol layers map them to replies: SMTP
 // renders ErrUnknownRecipient as 550 5.1.1 and ErrRelayDenied as 554 5.7.1.
 var (
 	ErrInvalidAddress   = errors.New("invalid address")
-	ErrInvalidDomain    = errors.New("invalid domain name")
+	ErrInvalidDomain    = domainname.ErrInvalid
 	ErrRelayDenied      = errors.New("relay access denied")
 	ErrUnknownRecipient = errors.New("no such user here")
 	ErrDisabled         = errors.New("mailbox disabled")
@@ -24,12 +24,14 @@ var (
 // including the angle brackets).
 const maxAddressLength = 254
 
-// ParseAddress splits an address into its lower-cased local part and
-// domain. It accepts dot-atom local parts (RFC 5322 section 3.4.1) in ASCII
-// or UTF-8 (RFC 6531) and refuses what relay tricks are made of: quoted
-// local parts ("a@b"@host), '%' and '!' routing (user%other@host), and
-// source routes (@a,@b:user@host). Such addresses get ErrRelayDenied, any
-// other malformed address ErrInvalidAddress.
+// ParseAddress splits an address into its lower-cased local part and its
+// domain in canonical form (domainname.Normalize: A-labels), so that
+// user@bücher.example and user@XN--BCHER-KVA.example are one key. It
+// accepts dot-atom local parts (RFC 5322 section 3.4.1) in ASCII or UTF-8
+// (RFC 6531) and refuses what relay tricks are made of: quoted local parts
+// ("a@b"@host), '%' and '!' routing (user%other@host), and source routes
+// (@a,@b:user@host). Such addresses get ErrRelayDenied, any other
+// malformed address ErrInvalidAddress.
 func ParseAddress(addr string) (local, domain string, err error) {
 	if addr == "" || len(addr) > maxAddressLength || !utf8.ValidString(addr) {
 		return "", "", fmt.Errorf("%w: %q", ErrInvalidAddress, addr)
@@ -51,15 +53,15 @@ func ParseAddress(addr string) (local, domain string, err error) {
 	if !validDotAtom(local) {
 		return "", "", fmt.Errorf("%w: %q: bad local part", ErrInvalidAddress, addr)
 	}
-	domain, err = NormalizeDomain(domain)
+	domain, err = domainname.Normalize(domain)
 	if err != nil {
 		return "", "", fmt.Errorf("%w: %q: %v", ErrInvalidAddress, addr, err)
 	}
 	return strings.ToLower(local), domain, nil
 }
 
-// NormalizeAddress returns addr in the canonical (lower-case) form used as
-// a key everywhere.
+// NormalizeAddress returns addr in the canonical form used as a key
+// everywhere: local part lower-cased, domain in A-labels.
 func NormalizeAddress(addr string) (string, error) {
 	l, d, err := ParseAddress(strings.TrimSpace(addr))
 	if err != nil {
@@ -86,47 +88,4 @@ func validDotAtom(s string) bool {
 		}
 	}
 	return true
-}
-
-// NormalizeDomain lower-cases a domain name and checks its syntax: labels
-// of letters, digits and hyphens (UTF-8 letters allowed), 1 to 63 octets,
-// no leading or trailing hyphen, at least two labels, at most 253 octets.
-// Address literals ([192.0.2.1]) are refused: mailport hosts names only.
-func NormalizeDomain(d string) (string, error) {
-	d = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
-	if d == "" || len(d) > 253 {
-		return "", fmt.Errorf("%w: %q", ErrInvalidDomain, d)
-	}
-	labels := strings.Split(d, ".")
-	if len(labels) < 2 {
-		return "", fmt.Errorf("%w: %q: needs at least two labels", ErrInvalidDomain, d)
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return "", fmt.Errorf("%w: %q", ErrInvalidDomain, d)
-		}
-		for _, r := range l {
-			if r >= 0x80 || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
-				continue
-			}
-			return "", fmt.Errorf("%w: %q: bad character %q", ErrInvalidDomain, d, r)
-		}
-	}
-	// RFC 3696 section 2: a top-level domain is never all digits (that
-	// would be an IP address written wrong).
-	if tld := labels[len(labels)-1]; strings.Trim(tld, "0123456789") == "" {
-		return "", fmt.Errorf("%w: %q: the last label is all digits", ErrInvalidDomain, d)
-	}
-	// Internationalized names (RFC 5890) must be valid IDNA2008: a U-label
-	// must have an A-label form, an A-label ("xn--") must decode. The name
-	// is kept as written.
-	if !utf8.ValidString(d) {
-		return "", fmt.Errorf("%w: %q: not UTF-8", ErrInvalidDomain, d)
-	}
-	if strings.Contains(d, "xn--") || strings.ContainsFunc(d, func(r rune) bool { return r >= 0x80 }) {
-		if _, err := idna.Lookup.ToASCII(d); err != nil {
-			return "", fmt.Errorf("%w: %q: %v", ErrInvalidDomain, d, err)
-		}
-	}
-	return d, nil
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mailport/internal/access"
+	"mailport/internal/domainname"
 	"mailport/internal/store"
 )
 
@@ -64,7 +65,7 @@ func checkLimits(l Limits) error {
 func normalizeDomains(ds []string) ([]string, error) {
 	var out []string
 	for _, d := range ds {
-		n, err := NormalizeDomain(d)
+		n, err := domainname.Normalize(d)
 		if err != nil {
 			return nil, inputErr("domains", err)
 		}

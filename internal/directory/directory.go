@@ -16,6 +16,7 @@ import (
 	"mailport/internal/access"
 	"mailport/internal/auth"
 	"mailport/internal/blob"
+	"mailport/internal/domainname"
 	"mailport/internal/store"
 )
 
@@ -91,7 +92,7 @@ func (s *Service) deleteBlobs(ids []string) {
 
 // AddDomain adds a hosted domain.
 func (s *Service) AddDomain(ctx context.Context, name string) (store.Domain, error) {
-	d, err := NormalizeDomain(name)
+	d, err := domainname.Normalize(name)
 	if err != nil {
 		return store.Domain{}, inputErr("name", err)
 	}
@@ -114,7 +115,7 @@ func (s *Service) ListDomains(ctx context.Context) ([]store.Domain, error) {
 // RemoveDomain removes a domain with its mailboxes, aliases and domain
 // aliases, and deletes their message files.
 func (s *Service) RemoveDomain(ctx context.Context, name string) error {
-	d, err := NormalizeDomain(name)
+	d, err := domainname.Normalize(name)
 	if err != nil {
 		return err
 	}
@@ -129,11 +130,11 @@ func (s *Service) RemoveDomain(ctx context.Context, name string) error {
 
 // AddDomainAlias makes every address at alias the same address at domain.
 func (s *Service) AddDomainAlias(ctx context.Context, alias, domain string) error {
-	a, err := NormalizeDomain(alias)
+	a, err := domainname.Normalize(alias)
 	if err != nil {
 		return inputErr("alias", err)
 	}
-	d, err := NormalizeDomain(domain)
+	d, err := domainname.Normalize(domain)
 	if err != nil {
 		return inputErr("domain", err)
 	}
@@ -157,7 +158,7 @@ func (s *Service) ListDomainAliases(ctx context.Context) ([]store.DomainAlias, e
 
 // RemoveDomainAlias removes a domain alias.
 func (s *Service) RemoveDomainAlias(ctx context.Context, alias string) error {
-	a, err := NormalizeDomain(alias)
+	a, err := domainname.Normalize(alias)
 	if err != nil {
 		return err
 	}
@@ -248,7 +249,7 @@ func (s *Service) hashNewPassword(pw string) (string, error) {
 // ListUsers lists mailbox accounts of a domain, or of all domains for "".
 func (s *Service) ListUsers(ctx context.Context, domain string) ([]store.Account, error) {
 	if domain != "" {
-		d, err := NormalizeDomain(domain)
+		d, err := domainname.Normalize(domain)
 		if err != nil {
 			return nil, err
 		}
@@ -300,7 +301,7 @@ func (s *Service) RemoveUser(ctx context.Context, address string) error {
 
 // SetPassword changes a login's password (mailbox or admin).
 func (s *Service) SetPassword(ctx context.Context, login, password string) error {
-	login = strings.ToLower(strings.TrimSpace(login))
+	login = auth.LoginKey(login)
 	a, err := s.st.GetAccountByAddress(ctx, login)
 	if err != nil {
 		return fmt.Errorf("login %s: %w", login, err)
@@ -387,7 +388,7 @@ func aliasTargets(addr string, targets []string) ([]string, error) {
 // ListAliases lists aliases of a domain, or all for "".
 func (s *Service) ListAliases(ctx context.Context, domain string) ([]store.Alias, error) {
 	if domain != "" {
-		d, err := NormalizeDomain(domain)
+		d, err := domainname.Normalize(domain)
 		if err != nil {
 			return nil, err
 		}

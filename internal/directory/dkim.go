@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailport/internal/dnsrecords"
+	"mailport/internal/domainname"
 	"mailport/internal/msgauth/dkim"
 	"mailport/internal/store"
 )
@@ -190,7 +191,7 @@ func (s *Service) DKIMRecords(ctx context.Context, domain string) ([]dnsrecords.
 	if err != nil {
 		return nil, err
 	}
-	d, _ := NormalizeDomain(domain)
+	d, _ := domainname.Normalize(domain)
 	return dnsrecords.DKIM(d, keys), nil
 }
 
@@ -218,7 +219,7 @@ func (s *Service) dkimPublic(ctx context.Context, domain string) ([]dnsrecords.D
 // pointing at srv: MX, SPF, DKIM (each key), DMARC, MTA-STS, autoconfig
 // and RFC 6186 SRV records.
 func (s *Service) DNSRecords(ctx context.Context, domain string, srv dnsrecords.Server, opts dnsrecords.Options) ([]dnsrecords.Record, error) {
-	d, err := NormalizeDomain(domain)
+	d, err := domainname.Normalize(domain)
 	if err != nil {
 		return nil, err
 	}

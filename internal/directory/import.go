@@ -13,6 +13,7 @@ import (
 
 	"mailport/internal/access"
 	"mailport/internal/auth"
+	"mailport/internal/domainname"
 	"mailport/internal/store"
 )
 
@@ -454,7 +455,7 @@ func route(host string, port int) (string, int, error) {
 }
 
 func (im *importer) checkDomain(r *importRow) error {
-	d, err := NormalizeDomain(r.domain.Name)
+	d, err := domainname.Normalize(r.domain.Name)
 	if err != nil {
 		return badErr(err)
 	}
@@ -495,11 +496,11 @@ func (im *importer) checkDomain(r *importRow) error {
 }
 
 func (im *importer) checkDomainAlias(r *importRow) error {
-	a, err := NormalizeDomain(r.dalias.Alias)
+	a, err := domainname.Normalize(r.dalias.Alias)
 	if err != nil {
 		return badErr(err)
 	}
-	d, err := NormalizeDomain(r.dalias.Domain)
+	d, err := domainname.Normalize(r.dalias.Domain)
 	if err != nil {
 		return badErr(err)
 	}
@@ -524,7 +525,7 @@ func (im *importer) checkDomainAlias(r *importRow) error {
 }
 
 func (im *importer) checkRelayDomain(r *importRow) error {
-	n, err := NormalizeDomain(r.relay.Name)
+	n, err := domainname.Normalize(r.relay.Name)
 	if err != nil {
 		return badErr(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"mailport/internal/access"
+	"mailport/internal/domainname"
 	"mailport/internal/store"
 )
 
@@ -105,7 +106,7 @@ func (sc *Scope) linkQuery(q LinkQuery, what string, may func(access.Principal, 
 	var d string
 	var err error
 	if sq.Mailbox != "" {
-		d, err = NormalizeDomain(q.Domain)
+		d, err = domainname.Normalize(q.Domain)
 	} else {
 		d, err = sc.manageDomain(q.Domain, "list "+what)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"mailport/internal/domainname"
 	"mailport/internal/store"
 )
 
@@ -19,8 +20,9 @@ const maxLookups = 1000
 // LocalRecipient is a mailbox a message is delivered to.
 type LocalRecipient struct {
 	Account store.Account
-	// Original is the address as the sender wrote it (lower-cased), kept
-	// for sieve's envelope tests and Delivered-To.
+	// Original is the address the sender wrote, in canonical form (local
+	// part lower-cased, domain in A-labels), kept for sieve's envelope
+	// tests and Delivered-To.
 	Original string
 	// Detail is the subaddress of Original (user+detail@...), if any.
 	Detail string
@@ -30,7 +32,7 @@ type LocalRecipient struct {
 // port instead of the MX of its domain: an address of a split-routed
 // domain with no mailbox or alias here, or an address of a relay domain.
 type RelayTarget struct {
-	Address string // the envelope recipient, unchanged
+	Address string // the envelope recipient, its domain in A-labels as every next hop takes it
 	Host    string // host name or IP address
 	Port    int
 }
@@ -50,7 +52,7 @@ type Resolution struct {
 // IsLocalDomain reports whether mail for domain is ours, following domain
 // aliases; it returns the canonical hosted domain.
 func (s *Service) IsLocalDomain(ctx context.Context, domain string) (string, bool, error) {
-	d, err := NormalizeDomain(domain)
+	d, err := domainname.Normalize(domain)
 	if err != nil {
 		return "", false, err
 	}

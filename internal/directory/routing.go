@@ -7,6 +7,7 @@ import (
 	"net"
 	"strings"
 
+	"mailport/internal/domainname"
 	"mailport/internal/store"
 )
 
@@ -27,7 +28,7 @@ func NormalizeHost(host string) (string, error) {
 	if ip := net.ParseIP(h); ip != nil {
 		return ip.String(), nil
 	}
-	d, err := NormalizeDomain(h)
+	d, err := domainname.Normalize(h)
 	if err != nil {
 		return "", fmt.Errorf("%w: host %q: %v", ErrInvalidRoute, host, err)
 	}
@@ -44,7 +45,7 @@ func checkPort(port int) error {
 // hostedDomain normalizes name and checks it is a hosted domain; a domain
 // alias gets an error that names its domain.
 func (s *Service) hostedDomain(ctx context.Context, name string) (store.Domain, error) {
-	d, err := NormalizeDomain(name)
+	d, err := domainname.Normalize(name)
 	if err != nil {
 		return store.Domain{}, err
 	}
@@ -108,7 +109,7 @@ func (s *Service) GetDomain(ctx context.Context, name string) (store.Domain, err
 // (each must be in name); others are refused at RCPT. The name may not be
 // a hosted domain or a domain alias.
 func (s *Service) AddRelayDomain(ctx context.Context, name, host string, port int, recipients []string) (store.RelayDomain, error) {
-	d, err := NormalizeDomain(name)
+	d, err := domainname.Normalize(name)
 	if err != nil {
 		return store.RelayDomain{}, inputErr("name", err)
 	}
@@ -131,7 +132,7 @@ func (s *Service) AddRelayDomain(ctx context.Context, name, host string, port in
 // UpdateRelayDomain replaces the destination and recipient list of the
 // relay domain r.Name, checked as AddRelayDomain checks them.
 func (s *Service) UpdateRelayDomain(ctx context.Context, r store.RelayDomain) (store.RelayDomain, error) {
-	d, err := NormalizeDomain(r.Name)
+	d, err := domainname.Normalize(r.Name)
 	if err != nil {
 		return store.RelayDomain{}, inputErr("name", err)
 	}
@@ -184,7 +185,7 @@ func (s *Service) ListRelayDomains(ctx context.Context) ([]store.RelayDomain, er
 
 // RemoveRelayDomain stops accepting mail for a relay domain.
 func (s *Service) RemoveRelayDomain(ctx context.Context, name string) error {
-	d, err := NormalizeDomain(name)
+	d, err := domainname.Normalize(name)
 	if err != nil {
 		return err
 	}

@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"mailport/internal/access"
+	"mailport/internal/auth"
 	"mailport/internal/dnsrecords"
+	"mailport/internal/domainname"
 	"mailport/internal/store"
 )
 
@@ -140,7 +142,7 @@ func (sc *Scope) AddDomain(ctx context.Context, name string) (store.Domain, erro
 	if err := sc.require(access.CanCreateDomain(sc.p), "add domains"); err != nil {
 		return store.Domain{}, err
 	}
-	n, err := NormalizeDomain(name)
+	n, err := domainname.Normalize(name)
 	if err != nil {
 		return store.Domain{}, inputErr("name", err)
 	}
@@ -172,7 +174,7 @@ func (sc *Scope) AddDomain(ctx context.Context, name string) (store.Domain, erro
 
 // RemoveDomain removes a domain with everything in it.
 func (sc *Scope) RemoveDomain(ctx context.Context, name string) error {
-	d, err := NormalizeDomain(name)
+	d, err := domainname.Normalize(name)
 	if err != nil {
 		return inputErr("name", err)
 	}
@@ -192,7 +194,7 @@ func (sc *Scope) RemoveDomain(ctx context.Context, name string) error {
 
 // GetDomain returns a hosted domain with its split routing.
 func (sc *Scope) GetDomain(ctx context.Context, name string) (store.Domain, error) {
-	d, err := NormalizeDomain(name)
+	d, err := domainname.Normalize(name)
 	if err != nil {
 		return store.Domain{}, inputErr("name", err)
 	}
@@ -226,7 +228,7 @@ func (sc *Scope) ClearSDR(ctx context.Context, domain string) error {
 }
 
 func (sc *Scope) changeSDR(ctx context.Context, domain string, change func(d string) error) error {
-	d, err := NormalizeDomain(domain)
+	d, err := domainname.Normalize(domain)
 	if err != nil {
 		return inputErr("name", err)
 	}
@@ -253,7 +255,7 @@ func (sc *Scope) changeSDR(ctx context.Context, domain string, change func(d str
 // manageDomain checks that the principal administers the domain called
 // name, the domain an operation acts on ("name" in its path).
 func (sc *Scope) manageDomain(name, what string) (string, error) {
-	d, err := NormalizeDomain(name)
+	d, err := domainname.Normalize(name)
 	if err != nil {
 		return "", inputErr("name", err)
 	}
@@ -354,7 +356,7 @@ func (sc *Scope) DNSRecords(ctx context.Context, domain string, srv dnsrecords.S
 // AddDomainAlias makes alias a domain alias of domain; a DomainAdmin needs
 // to administer domain and stay within its domain alias limit.
 func (sc *Scope) AddDomainAlias(ctx context.Context, alias, domain string) error {
-	a, err := NormalizeDomain(alias)
+	a, err := domainname.Normalize(alias)
 	if err != nil {
 		return inputErr("alias", err)
 	}
@@ -375,7 +377,7 @@ func (sc *Scope) AddDomainAlias(ctx context.Context, alias, domain string) error
 // RemoveDomainAlias removes a domain alias of a domain the principal
 // administers.
 func (sc *Scope) RemoveDomainAlias(ctx context.Context, alias string) error {
-	a, err := NormalizeDomain(alias)
+	a, err := domainname.Normalize(alias)
 	if err != nil {
 		return inputErr("alias", err)
 	}
@@ -414,7 +416,7 @@ func (sc *Scope) ListDomainAliases(ctx context.Context) ([]store.DomainAlias, er
 // AddRelayDomain adds a relay domain; a DomainAdmin only below one of its
 // domains.
 func (sc *Scope) AddRelayDomain(ctx context.Context, name, host string, port int, recipients []string) (store.RelayDomain, error) {
-	d, err := NormalizeDomain(name)
+	d, err := domainname.Normalize(name)
 	if err != nil {
 		return store.RelayDomain{}, inputErr("name", err)
 	}
@@ -431,7 +433,7 @@ func (sc *Scope) AddRelayDomain(ctx context.Context, name, host string, port int
 
 // GetRelayDomain returns a relay domain with its recipients.
 func (sc *Scope) GetRelayDomain(ctx context.Context, name string) (store.RelayDomain, error) {
-	d, err := NormalizeDomain(name)
+	d, err := domainname.Normalize(name)
 	if err != nil {
 		return store.RelayDomain{}, inputErr("name", err)
 	}
@@ -734,7 +736,7 @@ var ErrInvalidQuery = errors.New("invalid query")
 // ChangePassword sets the password of a login: its owner, a MasterAdmin,
 // or the DomainAdmin of a mailbox's domain.
 func (sc *Scope) ChangePassword(ctx context.Context, login, password string) error {
-	login = strings.ToLower(strings.TrimSpace(login))
+	login = auth.LoginKey(login)
 	ok := access.CanManageCredentials(sc.p, login) || (strings.Contains(login, "@") && access.CanManageMailbox(sc.p, login))
 	if err := sc.require(ok, "change the password of "+login); err != nil {
 		return err

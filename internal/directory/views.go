@@ -3,6 +3,7 @@ package directory
 import (
 	"time"
 
+	"mailport/internal/domainname"
 	"mailport/internal/store"
 )
 
@@ -144,10 +145,12 @@ type Forward struct {
 	KeepCopy bool   `json:"keep_copy"`
 }
 
-// Domain is a hosted domain.
+// Domain is a hosted domain. Name is the key, in A-labels; UnicodeName
+// is the same name for people.
 type Domain struct {
-	Name      string    `json:"name" example:"example.test"`
-	CreatedAt time.Time `json:"created_at"`
+	Name        string    `json:"name" example:"example.test" doc:"The domain in its canonical form: lower case, internationalized labels as A-labels (xn--bcher-kva.example, RFC 5890), the form DNS records and DKIM use. Requests accept either form in any case."`
+	UnicodeName string    `json:"unicode_name" example:"example.test" doc:"The name to show people: A-labels turned into U-labels (bücher.example); the same as name for an ASCII name."`
+	CreatedAt   time.Time `json:"created_at"`
 	// SDR is split domain routing: mail for addresses of the domain that
 	// match no mailbox or alias goes to this host instead of bouncing.
 	SDR *SDR `json:"sdr,omitempty"`
@@ -161,7 +164,7 @@ type SDR struct {
 
 // DomainView is the view of a stored domain.
 func DomainView(d store.Domain) Domain {
-	v := Domain{Name: d.Name, CreatedAt: d.CreatedAt}
+	v := Domain{Name: d.Name, UnicodeName: domainname.Display(d.Name), CreatedAt: d.CreatedAt}
 	if d.SDRHost != "" {
 		v.SDR = &SDR{Host: d.SDRHost, Port: d.SDRPort}
 	}
@@ -170,8 +173,8 @@ func DomainView(d store.Domain) Domain {
 
 // DomainAlias makes every address at Alias the same address at Domain.
 type DomainAlias struct {
-	Alias  string `json:"alias" example:"example.org"`
-	Domain string `json:"domain" example:"example.test"`
+	Alias  string `json:"alias" example:"example.org" doc:"Lower case, internationalized labels as A-labels (RFC 5890); requests accept U-labels too"`
+	Domain string `json:"domain" example:"example.test" doc:"Lower case, internationalized labels as A-labels (RFC 5890); requests accept U-labels too"`
 }
 
 // DomainAliasView is the view of a stored domain alias.
@@ -181,7 +184,7 @@ func DomainAliasView(d store.DomainAlias) DomainAlias {
 
 // RelayDomain is a domain mailport accepts mail for and relays to Host.
 type RelayDomain struct {
-	Name       string   `json:"name" example:"branch.example.test"`
+	Name       string   `json:"name" example:"branch.example.test" doc:"Lower case, internationalized labels as A-labels (RFC 5890); requests accept U-labels too"`
 	Host       string   `json:"host"`
 	Port       int      `json:"port"`
 	Recipients []string `json:"recipients" doc:"When not empty, the only addresses accepted"`

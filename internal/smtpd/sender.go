@@ -3,6 +3,7 @@ package smtpd
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,7 +18,8 @@ const maxListedSenders = 20
 
 // allowedSenders lists the addresses login may send as (issue 4): its own
 // address, its sender addresses (mailport sender add), and the same local
-// parts at every domain alias of those addresses' domains. Lower case.
+// parts at every domain alias of those addresses' domains. All in
+// canonical form (directory.NormalizeAddress), as the directory keeps them.
 func allowedSenders(ctx context.Context, dir *directory.Service, login string) ([]string, error) {
 	set := map[string]bool{strings.ToLower(login): true}
 	extra, err := dir.ListSenders(ctx, login)
@@ -50,14 +52,15 @@ func allowedSenders(ctx context.Context, dir *directory.Service, login string) (
 	return out, nil
 }
 
-// senderAllowed reports whether addr is among allowed, ignoring case.
+// senderAllowed reports whether addr is among allowed (canonical
+// addresses), ignoring case and whether its domain is written in U-labels
+// (an SMTPUTF8 envelope or an RFC 6532 From field) or A-labels.
 func senderAllowed(allowed []string, addr string) bool {
-	for _, a := range allowed {
-		if strings.EqualFold(a, addr) {
-			return true
-		}
+	canon, err := directory.NormalizeAddress(addr)
+	if err != nil {
+		return false
 	}
-	return false
+	return slices.Contains(allowed, canon)
 }
 
 // senderRefusal is the 553 5.7.1 answer (RFC 5321 section 4.2.3: 553

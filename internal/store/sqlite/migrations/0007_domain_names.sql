@@ -1,0 +1,7 @@
+-- mailport schema, version 7: every domain name in the one form mailport
+-- now stores and compares (domainname.Normalize: lower case, A-labels,
+-- RFC 5890), where earlier versions kept a name as the admin wrote it
+-- (bücher.example stayed in U-labels). Converting a name to A-labels
+-- (Punycode, RFC 3492) is beyond SQL: canonicalNames (names.go) rewrites
+-- the names and addresses in this version's transaction, after this file.
+-- The schema itself does not change.
