@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"mailport/internal/blob"
+	"mailport/internal/groupcommit"
 )
 
 // maxRoundOps bounds one group-commit transaction, so a burst does not
@@ -16,41 +17,33 @@ import (
 // one round.
 const maxRoundOps = 512
 
-// committer is the queue's group commit (the pattern of DESIGN.md section
-// 3 that internal/delivery uses for mailbox appends): one goroutine takes
-// every change submitted meanwhile (new entries, delivery results,
-// removals) and, per round, makes the new entries' blob links durable with
-// one blob.Sync and applies all changes in one SQLite transaction, so one
-// WAL fsync. Each change runs inside its own savepoint, so one failing
-// change (an entry removed by `mailport queue remove` meanwhile) is rolled
-// back alone and the others still commit. Changes submitted while a round
-// runs wait for the next one: batches grow with load without any timer.
+// committer is the queue's group commit (the loop of DESIGN.md section 3,
+// internal/groupcommit, that internal/delivery uses for mailbox appends):
+// one goroutine takes every change submitted meanwhile (new entries,
+// delivery results, removals) and, per round, makes the new entries' blob
+// links durable with one blob.Sync and applies all changes in one SQLite
+// transaction, so one WAL fsync. Each change runs inside its own
+// savepoint, so one failing change (an entry removed by `mailport queue
+// remove` meanwhile) is rolled back alone and the others still commit.
 type committer struct {
 	db    *sql.DB
 	blobs *blob.Store
 	log   *slog.Logger
-
-	mu     sync.Mutex
-	queue  []*change
-	closed bool
-	wake   chan struct{} // capacity 1: "the queue may be non-empty"
-	done   chan struct{} // closed when the loop has drained and exited
-	rounds int           // transactions so far (under mu; for tests)
+	loop  *groupcommit.Loop[*change]
 }
 
 // change is one unit of a round: blobs to make durable first (their
 // files are fsynced already; their directory entries are not), then fn
-// inside the round's transaction.
+// inside the round's transaction. err is its outcome, written by commit.
 type change struct {
 	blobs []string
 	fn    func(ctx context.Context, tx *sql.Tx) error
 	err   error
-	done  chan struct{}
 }
 
 func newCommitter(db *sql.DB, blobs *blob.Store, log *slog.Logger) *committer {
-	c := &committer{db: db, blobs: blobs, log: log, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	go c.run()
+	c := &committer{db: db, blobs: blobs, log: log}
+	c.loop = groupcommit.New(c.commit, groupcommit.Options[*change]{MaxWeight: maxRoundOps, ErrClosed: ErrClosed})
 	return c
 }
 
@@ -60,74 +53,22 @@ func newCommitter(db *sql.DB, blobs *blob.Store, log *slog.Logger) *committer {
 // ends, because the caller must not delete blobs the round may be
 // committing.
 func (c *committer) submit(ctx context.Context, blobs []string, fn func(ctx context.Context, tx *sql.Tx) error) error {
-	ch := &change{blobs: blobs, fn: fn, done: make(chan struct{})}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return ErrClosed
+	ch := &change{blobs: blobs, fn: fn}
+	if err := c.loop.Do(ctx, ch); err != nil {
+		return err
 	}
-	c.queue = append(c.queue, ch)
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-	select {
-	case <-ch.done:
-		return ch.err
-	case <-ctx.Done():
-	}
-	c.mu.Lock()
-	for i, q := range c.queue {
-		if q == ch {
-			c.queue = append(c.queue[:i], c.queue[i+1:]...)
-			c.mu.Unlock()
-			return ctx.Err()
-		}
-	}
-	c.mu.Unlock()
-	<-ch.done
 	return ch.err
 }
 
 // close stops accepting changes, commits what is queued and returns when
 // the loop has exited. It is safe to call more than once.
 func (c *committer) close() {
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-	<-c.done
+	c.loop.Close()
 }
 
-func (c *committer) run() {
-	defer close(c.done)
-	for {
-		c.mu.Lock()
-		for len(c.queue) == 0 && !c.closed {
-			c.mu.Unlock()
-			<-c.wake
-			c.mu.Lock()
-		}
-		if len(c.queue) == 0 {
-			c.mu.Unlock()
-			return
-		}
-		n := min(len(c.queue), maxRoundOps)
-		round := make([]*change, n)
-		copy(round, c.queue[:n])
-		c.queue = append(c.queue[:0], c.queue[n:]...)
-		c.rounds++
-		c.mu.Unlock()
-		c.commit(round)
-	}
-}
-
-// commit runs one round. Its context is no waiter's: a client that hangs
-// up must not abort the transaction of the others.
+// commit runs one round, writing each change's outcome into its err; the
+// loop wakes the waiters once it returns. Its context is no waiter's: a
+// client that hangs up must not abort the transaction of the others.
 func (c *committer) commit(round []*change) {
 	ctx := context.Background()
 	var ids []string
@@ -139,12 +80,14 @@ func (c *committer) commit(round []*change) {
 	// its message.
 	if len(ids) > 0 {
 		if err := syncBlobDirs(c.blobs, ids); err != nil {
+			// The changes that link no blob (delivery results,
+			// removals) do not depend on the failed sync and still
+			// commit.
 			err = fmt.Errorf("queue: sync %d message files: %w", len(ids), err)
 			kept := round[:0]
 			for _, ch := range round {
 				if len(ch.blobs) > 0 {
 					ch.err = err
-					close(ch.done)
 				} else {
 					kept = append(kept, ch)
 				}
@@ -159,7 +102,6 @@ func (c *committer) commit(round []*change) {
 		c.log.Error("queue group commit failed", "changes", len(round), "error", err)
 		for _, ch := range round {
 			ch.err = err
-			close(ch.done)
 		}
 	}
 	tx, err := c.db.BeginTx(ctx, nil)
@@ -177,10 +119,6 @@ func (c *committer) commit(round []*change) {
 	}
 	if err := tx.Commit(); err != nil {
 		fail(fmt.Errorf("queue: commit: %w", err))
-		return
-	}
-	for _, ch := range round {
-		close(ch.done)
 	}
 }
 

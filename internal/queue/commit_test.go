@@ -10,6 +10,36 @@ import (
 	"testing"
 )
 
+// insertEntry is a change that adds a bare entry row named id.
+func insertEntry(id string) func(ctx context.Context, tx *sql.Tx) error {
+	return func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO entries (id, sender, blob_id, size, created, next_attempt) VALUES (?, '', '', 0, 1, 1)`, id)
+		return err
+	}
+}
+
+// entryIDs lists the committed entry rows by id.
+func entryIDs(t *testing.T, q *Queue) []string {
+	t.Helper()
+	rows, err := q.db.sql.QueryContext(context.Background(), `SELECT id FROM entries ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return ids
+}
+
 // Changes submitted while a round runs are committed together in the next
 // round (one transaction), and a change that fails is undone alone: the
 // others of its round stay.
@@ -20,12 +50,6 @@ func TestCommitterGroupsAndIsolates(t *testing.T) {
 	c := q.db.commits
 	ctx := context.Background()
 
-	insert := func(id string) func(ctx context.Context, tx *sql.Tx) error {
-		return func(ctx context.Context, tx *sql.Tx) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO entries (id, sender, blob_id, size, created, next_attempt) VALUES (?, '', '', 0, 1, 1)`, id)
-			return err
-		}
-	}
 	// The first round is held open until the others are queued behind it.
 	started, release := make(chan struct{}), make(chan struct{})
 	first := make(chan error, 1)
@@ -33,7 +57,7 @@ func TestCommitterGroupsAndIsolates(t *testing.T) {
 		first <- c.submit(ctx, nil, func(ctx context.Context, tx *sql.Tx) error {
 			close(started)
 			<-release
-			return insert("first")(ctx, tx)
+			return insertEntry("first")(ctx, tx)
 		})
 	}()
 	<-started
@@ -49,32 +73,24 @@ func TestCommitterGroupsAndIsolates(t *testing.T) {
 			if i == 7 {
 				// Writes, then fails: its row must not survive.
 				errs[i] = c.submit(ctx, nil, func(ctx context.Context, tx *sql.Tx) error {
-					if err := insert(id)(ctx, tx); err != nil {
+					if err := insertEntry(id)(ctx, tx); err != nil {
 						return err
 					}
 					return errBoom
 				})
 				return
 			}
-			errs[i] = c.submit(ctx, nil, insert(id))
+			errs[i] = c.submit(ctx, nil, insertEntry(id))
 		}()
 	}
-	waitFor(t, "changes queued", func() bool {
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return len(c.queue) == n
-	})
-	c.mu.Lock()
-	before := c.rounds
-	c.mu.Unlock()
+	waitFor(t, "changes queued", func() bool { return c.loop.Queued() == n })
+	before := c.loop.Rounds()
 	close(release)
 	wg.Wait()
 	if err := <-first; err != nil {
 		t.Fatalf("first change: %v", err)
 	}
-	c.mu.Lock()
-	after := c.rounds
-	c.mu.Unlock()
+	after := c.loop.Rounds()
 	if after-before != 1 {
 		t.Errorf("%d queued changes took %d rounds, want 1", n, after-before)
 	}
@@ -89,20 +105,56 @@ func TestCommitterGroupsAndIsolates(t *testing.T) {
 			t.Errorf("change %d: %v", i, err)
 		}
 	}
-	var ids []string
-	rows, err := q.db.sql.QueryContext(ctx, `SELECT id FROM entries ORDER BY id`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for rows.Next() {
-		var id string
-		rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	rows.Close()
+	ids := entryIDs(t, q)
 	got := strings.Join(ids, ",")
 	if len(ids) != n || strings.Contains(got, "e07") || !strings.Contains(got, "first") {
 		t.Errorf("committed rows %s: want first and every change but e07", got)
+	}
+}
+
+// A change whose message file cannot be made durable fails with the sync
+// error and its row is never written, while a change of the same round
+// that links no file still commits.
+func TestCommitterBlobSyncFailureIsolated(t *testing.T) {
+	e := newEnv(t, 25)
+	q := e.open()
+	t.Cleanup(func() { q.Close() })
+	c := q.db.commits
+	ctx := context.Background()
+
+	// Hold a round open so both changes are queued behind it and share
+	// the next one.
+	started, release := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- c.submit(ctx, nil, func(ctx context.Context, tx *sql.Tx) error {
+			close(started)
+			<-release
+			return nil
+		})
+	}()
+	<-started
+	linked, plain := make(chan error, 1), make(chan error, 1)
+	go func() { linked <- c.submit(ctx, []string{"../outside"}, insertEntry("linked")) }()
+	waitFor(t, "linked change queued", func() bool { return c.loop.Queued() == 1 })
+	go func() { plain <- c.submit(ctx, nil, insertEntry("plain")) }()
+	waitFor(t, "plain change queued", func() bool { return c.loop.Queued() == 2 })
+	before := c.loop.Rounds()
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-linked; err == nil || !strings.Contains(err.Error(), "sync") {
+		t.Errorf("change with an unsyncable file: %v, want the sync error", err)
+	}
+	if err := <-plain; err != nil {
+		t.Errorf("change without files in the same round: %v", err)
+	}
+	if n := c.loop.Rounds() - before; n != 1 {
+		t.Errorf("the two changes took %d rounds, want 1", n)
+	}
+	if got := strings.Join(entryIDs(t, q), ","); got != "plain" {
+		t.Errorf("committed rows %q, want only plain", got)
 	}
 }
 
