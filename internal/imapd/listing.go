@@ -21,11 +21,13 @@ const maxCachedMessages = 250_000
 // mailbox, by any session, instead of reading every row again. The
 // zero value is ready to use.
 //
-// Each SELECT gets its own copy of the listing: the session's view
-// (selected.msgs) keeps the per-session sequence numbering of DESIGN.md
-// section 3 and changes only by that session's syncs. The copies share
-// the Flags slices and BlobID strings with the cache; nothing changes
-// those in place (a flag change replaces the slice).
+// A listing's slice is never changed in place once handed out: every
+// SELECT gets the cache's current slice to share, and an update builds a
+// new one. The session's view (selected.msgs) keeps the per-session
+// sequence numbering of DESIGN.md section 3 and copies the slice before
+// its own syncs first change it (selected.own). Nothing changes the Flags
+// slices or BlobID strings in place either (a flag change replaces the
+// slice).
 type listingCache struct {
 	mu      sync.Mutex
 	entries map[int64]*listing // by mailbox id
@@ -47,9 +49,10 @@ type listing struct {
 	counted int    // len(msgs) as counted in listingCache.total
 }
 
-// messages returns a copy of the listing of mb, current as of a moment
-// after the call started (so at least as new as mb.HighestModSeq, which
-// the caller read before).
+// messages returns the listing of mb, current as of a moment after the
+// call started (so at least as new as mb.HighestModSeq, which the caller
+// read before). The slice is shared: the caller must copy it before
+// changing it.
 func (c *listingCache) messages(ctx context.Context, st store.Store, mb store.Mailbox) ([]store.Message, error) {
 	c.mu.Lock()
 	if c.entries == nil {
@@ -70,7 +73,7 @@ func (c *listingCache) messages(ctx context.Context, st store.Store, mb store.Ma
 		c.drop(mb.ID, e)
 		return nil, err
 	}
-	out := slices.Clone(e.msgs)
+	out := e.msgs
 	c.account(mb.ID, e)
 	return out, nil
 }
@@ -98,11 +101,15 @@ func (e *listing) update(ctx context.Context, st store.Store, mb store.Mailbox) 
 	return nil
 }
 
-// apply puts changes into the listing. UIDs are never reused within a
-// UIDVALIDITY, so an expunged UID can only be removed and a changed
-// message replaces or adds the one with its UID; applying changes twice
-// leaves the same listing.
+// apply puts changes into the listing, in a new slice (the old one may
+// be shared by sessions). UIDs are never reused within a UIDVALIDITY, so
+// an expunged UID can only be removed and a changed message replaces or
+// adds the one with its UID; applying changes twice leaves the same
+// listing.
 func (e *listing) apply(ch store.Changes) {
+	if len(ch.Expunged) > 0 || len(ch.Changed) > 0 {
+		e.msgs = slices.Clone(e.msgs)
+	}
 	if len(ch.Expunged) > 0 {
 		gone := make(map[uint32]struct{}, len(ch.Expunged))
 		for _, u := range ch.Expunged {

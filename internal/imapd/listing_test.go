@@ -122,8 +122,19 @@ func TestListingApply(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			e := &listing{loaded: true, msgs: slices.Clone(tc.start)}
+			// A session shares the slice SELECT handed out: apply
+			// must leave it as it was (and its spare capacity
+			// unwritten, which append would reuse).
+			handed := slices.Grow(e.msgs, 4)
+			e.msgs = handed
 			for round := range 2 {
 				e.apply(tc.ch)
+				if got, want := uidsOf(handed[:cap(handed)][:len(tc.start)]), uidsOf(tc.start); !slices.Equal(got, want) {
+					t.Fatalf("round %d: the handed-out listing changed to %v, want %v", round, got, want)
+				}
+				if spare := handed[len(tc.start):cap(handed)]; slices.ContainsFunc(spare, func(m store.Message) bool { return m.UID != 0 }) {
+					t.Fatalf("round %d: apply wrote into the handed-out slice's capacity", round)
+				}
 				if got, want := uidsOf(e.msgs), uidsOf(tc.want); !slices.Equal(got, want) {
 					t.Fatalf("round %d: %v, want %v", round, got, want)
 				}

@@ -46,7 +46,7 @@ func (s *session) cmdSelect(cmd *wire.Command) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("select %q: %w", mb.Name, err)
 	}
-	sel := &selected{mailbox: mb, readOnly: cmd.Name == "EXAMINE", msgs: msgs, modseq: mb.HighestModSeq}
+	sel := &selected{mailbox: mb, readOnly: cmd.Name == "EXAMINE", msgs: msgs, shared: true, modseq: mb.HighestModSeq}
 	uidNext := mb.UIDNext
 	if n := sel.maxUID(); n >= uidNext {
 		uidNext = n + 1

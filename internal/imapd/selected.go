@@ -23,11 +23,23 @@ type selected struct {
 	mailbox  store.Mailbox
 	readOnly bool
 	msgs     []store.Message // UID order = sequence order
-	modseq   uint64          // the store's HIGHESTMODSEQ the view reflects
+	// shared says msgs is the listing cache's slice, which other
+	// sessions read too: own copies it before the view first changes,
+	// so a SELECT costs no copy of the mailbox's listing.
+	shared bool
+	modseq uint64 // the store's HIGHESTMODSEQ the view reflects
 	// pending holds UIDs expunged in the store but still numbered here.
 	pending map[uint32]struct{}
 	// saved is the SEARCHRES "$" (RFC 5182), as UIDs.
 	saved []uint32
+}
+
+// own makes msgs the session's own copy before it is changed.
+func (sel *selected) own() {
+	if sel.shared {
+		sel.msgs = slices.Clone(sel.msgs)
+		sel.shared = false
+	}
 }
 
 // index returns the position of uid in msgs.
@@ -143,6 +155,7 @@ func (s *session) syncSelected(allowExpunge bool) error {
 	oldCount := len(sel.msgs)
 	for _, m := range c.Changed {
 		if m.UID > maxUID {
+			sel.own()
 			sel.msgs = append(sel.msgs, m)
 			maxUID = m.UID
 			continue
@@ -154,10 +167,11 @@ func (s *session) syncSelected(allowExpunge bool) error {
 		if _, gone := sel.pending[m.UID]; gone {
 			continue
 		}
-		cur := &sel.msgs[i]
-		if cur.ModSeq == m.ModSeq {
+		if sel.msgs[i].ModSeq == m.ModSeq {
 			continue // reported already (this session's own STORE)
 		}
+		sel.own()
+		cur := &sel.msgs[i]
 		same := slices.Equal(cur.Flags, m.Flags)
 		cur.Flags, cur.ModSeq = m.Flags, m.ModSeq
 		if same && !s.condstore {
@@ -205,6 +219,7 @@ func (s *session) reportExpunges() {
 			}
 		}
 	}
+	sel.own()
 	sel.msgs = slices.DeleteFunc(sel.msgs, func(m store.Message) bool {
 		_, ok := sel.pending[m.UID]
 		return ok
@@ -244,6 +259,7 @@ func (s *session) writeFlagsFetch(seq uint32, m *store.Message, flags, withUID b
 func (sel *selected) applyOwnChanges(changed []store.Message) {
 	for _, m := range changed {
 		if i, ok := sel.index(m.UID); ok {
+			sel.own()
 			sel.msgs[i].Flags = m.Flags
 			sel.msgs[i].ModSeq = m.ModSeq
 		}
