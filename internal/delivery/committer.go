@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync"
 
 	"mailport/internal/blob"
+	"mailport/internal/groupcommit"
 	"mailport/internal/notify"
 	"mailport/internal/store"
 )
@@ -27,31 +27,27 @@ type Append struct {
 	Message   store.NewMessage
 }
 
-// Committer is the group commit of DESIGN.md section 3: one goroutine
-// collects messages submitted concurrently and, per round, makes all their
-// blobs durable with one blob.Sync, stores them with one AppendMessages
-// (one SQLite transaction, so one WAL fsync), publishes the new messages on
-// the change bus, and then wakes every waiter with its results. Messages
-// submitted while a round runs wait for the next one, so batches grow with
-// load without any timer.
+// Committer is the group commit of DESIGN.md section 3 (the loop of
+// internal/groupcommit, which the queue uses for its own writes): one
+// goroutine collects messages submitted concurrently and, per round, makes
+// all their blobs durable with one blob.Sync, stores them with one
+// AppendMessages (one SQLite transaction, so one WAL fsync), publishes the
+// new messages on the change bus, and then wakes every waiter with its
+// results.
 type Committer struct {
 	st    store.Store
 	blobs *blob.Store
 	bus   *notify.Bus
 	log   *slog.Logger
-
-	mu     sync.Mutex
-	queue  []*commitRequest
-	closed bool
-	wake   chan struct{} // capacity 1: "the queue may be non-empty"
-	done   chan struct{} // closed when the loop has drained and exited
+	loop  *groupcommit.Loop[*commitRequest]
 }
 
+// commitRequest is one Submit; results and err are its outcome, written
+// by commit.
 type commitRequest struct {
 	items   []Append
 	results []store.AppendResult
 	err     error
-	done    chan struct{}
 }
 
 // NewCommitter starts a committer; Close stops it. bus may be nil (no
@@ -60,12 +56,14 @@ func NewCommitter(st store.Store, blobs *blob.Store, bus *notify.Bus, log *slog.
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	c := &Committer{
-		st: st, blobs: blobs, bus: bus, log: log,
-		wake: make(chan struct{}, 1),
-		done: make(chan struct{}),
-	}
-	go c.run()
+	c := &Committer{st: st, blobs: blobs, bus: bus, log: log}
+	// Whole requests only, so one Submit is one outcome; the loop takes
+	// at least one even if it alone exceeds the bound.
+	c.loop = groupcommit.New(c.commit, groupcommit.Options[*commitRequest]{
+		MaxWeight: maxRoundMessages,
+		Weight:    func(r *commitRequest) int { return len(r.items) },
+		ErrClosed: ErrClosed,
+	})
 	return c
 }
 
@@ -80,83 +78,29 @@ func (c *Committer) Submit(ctx context.Context, items []Append) ([]store.AppendR
 	if len(items) == 0 {
 		return nil, nil
 	}
-	req := &commitRequest{items: items, done: make(chan struct{})}
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return nil, ErrClosed
+	req := &commitRequest{items: items}
+	if err := c.loop.Do(ctx, req); err != nil {
+		return nil, err
 	}
-	c.queue = append(c.queue, req)
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-
-	select {
-	case <-req.done:
-		return req.results, req.err
-	case <-ctx.Done():
-	}
-	c.mu.Lock()
-	for i, q := range c.queue {
-		if q == req {
-			c.queue = append(c.queue[:i], c.queue[i+1:]...)
-			c.mu.Unlock()
-			return nil, ctx.Err()
-		}
-	}
-	c.mu.Unlock()
-	<-req.done
 	return req.results, req.err
 }
 
 // Close stops accepting submissions, commits what is queued, and returns
 // when the loop has exited. It is safe to call more than once.
 func (c *Committer) Close() error {
-	c.mu.Lock()
-	c.closed = true
-	c.mu.Unlock()
-	select {
-	case c.wake <- struct{}{}:
-	default:
-	}
-	<-c.done
+	c.loop.Close()
 	return nil
 }
 
-func (c *Committer) run() {
-	defer close(c.done)
-	for {
-		c.mu.Lock()
-		for len(c.queue) == 0 && !c.closed {
-			c.mu.Unlock()
-			<-c.wake
-			c.mu.Lock()
-		}
-		if len(c.queue) == 0 {
-			c.mu.Unlock()
-			return
-		}
-		// Whole requests only, so one Submit is one outcome; at least
-		// one request even if it alone exceeds the bound.
-		n, count := 0, 0
-		for n < len(c.queue) && (n == 0 || count+len(c.queue[n].items) <= maxRoundMessages) {
-			count += len(c.queue[n].items)
-			n++
-		}
-		round := make([]*commitRequest, n)
-		copy(round, c.queue[:n])
-		c.queue = append(c.queue[:0], c.queue[n:]...)
-		c.mu.Unlock()
-		c.commit(round, count)
-	}
-}
-
-// commit runs one round. Its context is not any waiter's: a client that
-// hangs up must not abort the transaction of the others.
-func (c *Committer) commit(round []*commitRequest, count int) {
+// commit runs one round, writing each request's outcome into it; the loop
+// wakes the waiters once it returns. Its context is not any waiter's: a
+// client that hangs up must not abort the transaction of the others.
+func (c *Committer) commit(round []*commitRequest) {
 	ctx := context.Background()
+	count := 0
+	for _, r := range round {
+		count += len(r.items)
+	}
 	ids := make([]string, 0, count)
 	msgs := make([]store.NewMessage, 0, count)
 	for _, r := range round {
@@ -169,7 +113,6 @@ func (c *Committer) commit(round []*commitRequest, count int) {
 		c.log.Error("group commit failed", "messages", count, "err", err)
 		for _, r := range round {
 			r.err = err
-			close(r.done)
 		}
 	}
 	// The blob files are fsynced by Put; their directory entries (rename,
@@ -203,7 +146,4 @@ func (c *Committer) commit(round []*commitRequest, count int) {
 		i += len(r.items)
 	}
 	c.log.Debug("group commit", "messages", count, "requests", len(round))
-	for _, r := range round {
-		close(r.done)
-	}
 }

@@ -60,13 +60,7 @@ func inboxAppend(t *testing.T, e *env, a store.Account, blobID string) Append {
 
 // waitQueued waits until n requests are queued behind the running round.
 func waitQueued(c *Committer, n int) {
-	for {
-		c.mu.Lock()
-		q := len(c.queue)
-		c.mu.Unlock()
-		if q >= n {
-			return
-		}
+	for c.loop.Queued() < n {
 		time.Sleep(time.Millisecond)
 	}
 }
