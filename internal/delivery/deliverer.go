@@ -8,8 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/emersion/go-smtp"
 
 	"mailport/internal/blob"
 	"mailport/internal/directory"
@@ -81,6 +84,15 @@ type Envelope struct {
 	// Relayed holds recipients of split-routed and relay domains with the
 	// host each goes to; they are queued to that host, not to the MX.
 	Relayed []RelayedRecipient
+	// Return and EnvelopeID are the RET and ENVID parameters of MAIL
+	// (RFC 3461 sections 4.3 and 4.4), "" when not given; the queue
+	// keeps them with the message.
+	Return     smtp.DSNReturn
+	EnvelopeID string
+	// dsn holds the NOTIFY and ORCPT parameters of RCPT for the
+	// outbound addresses (Remote, Forwarded, Relayed), by lower-cased
+	// address (SetRecipientDSN).
+	dsn map[string]RecipientDSN
 
 	RemoteIP netip.Addr
 	// Helo is the client's EHLO/HELO argument; ReverseName its reverse
@@ -94,6 +106,38 @@ type Envelope struct {
 	AuthUser string
 	// UTF8 says MAIL carried SMTPUTF8 (RFC 6531).
 	UTF8 bool
+}
+
+// RecipientDSN is what a client asked with RCPT about the notices for one
+// recipient (RFC 3461): NOTIFY (section 4.1) and ORCPT (section 4.2).
+type RecipientDSN struct {
+	Notify                []smtp.DSNNotify
+	OriginalRecipientType smtp.DSNAddressType
+	OriginalRecipient     string
+}
+
+// SetRecipientDSN records d for the outbound address addr, unless an
+// earlier RCPT already led to addr (an alias target named twice keeps
+// the parameters of the first).
+func (e *Envelope) SetRecipientDSN(addr string, d RecipientDSN) {
+	if d.Notify == nil && d.OriginalRecipient == "" {
+		return
+	}
+	key := strings.ToLower(addr)
+	if _, ok := e.dsn[key]; ok {
+		return
+	}
+	if e.dsn == nil {
+		e.dsn = map[string]RecipientDSN{}
+	}
+	e.dsn[key] = d
+}
+
+// RecipientDSN returns the parameters recorded for addr; ok is false when
+// its RCPT had neither NOTIFY nor ORCPT.
+func (e *Envelope) RecipientDSN(addr string) (d RecipientDSN, ok bool) {
+	d, ok = e.dsn[strings.ToLower(addr)]
+	return d, ok
 }
 
 // RelayedRecipient is a recipient sent to a fixed host (split domain

@@ -30,13 +30,20 @@ type outbound struct {
 
 func (o *outbound) Enqueue(ctx context.Context, d *delivery.Delivery) error {
 	env := d.Envelope
-	var opts []queue.Option
+	// RFC 3461: the queue keeps what the client asked of notices (RET,
+	// ENVID; NOTIFY and ORCPT per recipient) and passes it on.
+	opts := []queue.Option{queue.Return(env.Return), queue.EnvelopeID(env.EnvelopeID)}
 	if d.DKIMSigned {
 		opts = append(opts, queue.DKIMSigned())
 	}
 	enqueue := func(from string, rcpts []string, extra ...queue.Option) error {
 		if len(rcpts) == 0 {
 			return nil
+		}
+		for _, r := range rcpts {
+			if p, ok := env.RecipientDSN(r); ok {
+				extra = append(extra, queue.Notify(r, p.Notify), queue.OriginalRecipient(r, p.OriginalRecipientType, p.OriginalRecipient))
+			}
 		}
 		// The spooled blob is linked, not copied: the content was
 		// fsynced once by "spool" and is not written again.

@@ -236,6 +236,9 @@ func (s *Server) newGeneration(lim Limits) *generation {
 	ss.ReadTimeout = lim.ReadTimeout
 	ss.WriteTimeout = lim.WriteTimeout
 	ss.EnableSMTPUTF8 = true
+	// RFC 3461: clients may ask which notices they want (NOTIFY), what
+	// comes back (RET) and how to match them (ENVID, ORCPT); see dsn.go.
+	ss.EnableDSN = true
 	// go-smtp only offers AUTH over TLS unless this is set; the session
 	// applies auth.PlaintextAllowed (TLS or loopback) itself.
 	ss.AllowInsecureAuth = true

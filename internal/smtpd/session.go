@@ -73,11 +73,14 @@ func (s *session) Logout() error {
 }
 
 func (s *session) Mail(from string, opts *smtp.MailOptions) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if opts == nil {
 		opts = &smtp.MailOptions{}
 	}
+	if e := checkMailDSN(opts); e != nil {
+		return s.refuse("bad_parameter", e, "from", from)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.env = &delivery.Envelope{
 		MailFrom: from,
 		RemoteIP: s.tc.ip,
@@ -88,19 +91,32 @@ func (s *session) Mail(from string, opts *smtp.MailOptions) error {
 		TLS:      s.tls,
 		AuthUser: s.authUser,
 		UTF8:     opts.UTF8,
+		// RFC 3461 sections 4.3 and 4.4, kept for the queue.
+		Return:     opts.Return,
+		EnvelopeID: opts.EnvelopeID,
 	}
 	s.sizeHint = opts.Size
 	s.log.Debug("mail from", "from", from, "size", opts.Size)
 	return nil
 }
 
-func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
+func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	s.mu.Lock()
 	env, size := s.env, s.sizeHint
 	s.mu.Unlock()
 	if env == nil {
 		return smtpErr(503, [3]int{5, 5, 1}, "MAIL first")
 	}
+	if opts == nil {
+		opts = &smtp.RcptOptions{}
+	}
+	if e := checkRcptDSN(opts); e != nil {
+		return s.refuse("bad_parameter", e, "rcpt", to)
+	}
+	// NOTIFY and ORCPT go with every outbound address this RCPT leads
+	// to: the address itself, or the outside targets of its alias or
+	// forwards.
+	dsn := recipientDSN(opts)
 	if len(env.RcptTo) >= s.lim.MaxRecipients {
 		// RFC 5321 section 4.5.3.1.10: 452 for too many recipients;
 		// RFC 3463 4.5.3.
@@ -123,14 +139,14 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 		if ours, err := s.isSRSDomain(domain); err != nil {
 			return s.refuse("local_error", delivery.ErrorLocal(err), "rcpt", to)
 		} else if ours {
-			return s.srsRecipient(env, to)
+			return s.srsRecipient(env, to, dsn)
 		}
 	}
 	res, err := s.srv.cfg.Directory.Resolve(s.srv.ctx, to)
 	if s.srv.cfg.Submission && errors.Is(err, directory.ErrRelayDenied) {
 		// Neither hosted nor relayed here: an authenticated user's
 		// mail for the Internet.
-		return s.remoteRecipient(env, to)
+		return s.remoteRecipient(env, to, dsn)
 	}
 	if err != nil {
 		return s.refuse(rcptReason(err), delivery.RecipientError(err), "rcpt", to)
@@ -175,12 +191,16 @@ func (s *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	if len(external) > 0 {
 		if s.srv.cfg.Outbound != nil {
 			env.Forwarded = appendNew(env.Forwarded, external...)
+			for _, a := range external {
+				env.SetRecipientDSN(a, dsn)
+			}
 		} else {
 			s.log.Warn("alias targets outside not forwarded: no outbound queue", "rcpt", to, "external", external)
 		}
 	}
 	for _, r := range res.Relay {
 		env.Relayed = append(env.Relayed, delivery.RelayedRecipient{Address: r.Address, Host: r.Host, Port: r.Port})
+		env.SetRecipientDSN(r.Address, dsn)
 	}
 	s.log.Debug("rcpt to", "rcpt", to, "local", len(locals), "external", len(external), "relayed", len(res.Relay))
 	return nil
@@ -279,7 +299,7 @@ func (s *session) isSRSDomain(domain string) (bool, error) {
 // srsRecipient accepts mail to one of our SRS addresses (a bounce of mail
 // we forwarded) for its original sender, or refuses a forged or expired
 // one as an unknown user.
-func (s *session) srsRecipient(env *delivery.Envelope, to string) error {
+func (s *session) srsRecipient(env *delivery.Envelope, to string, dsn delivery.RecipientDSN) error {
 	orig, err := s.srv.cfg.SRS.Reverse(to)
 	if err != nil {
 		return s.refuse("srs_invalid", &delivery.Error{Code: 550, Enhanced: [3]int{5, 1, 1},
@@ -296,12 +316,13 @@ func (s *session) srsRecipient(env *delivery.Envelope, to string) error {
 	}
 	env.RcptTo = append(env.RcptTo, to)
 	env.Remote = appendNew(env.Remote, orig)
+	env.SetRecipientDSN(orig, dsn)
 	s.log.Info("bounce to forwarding address routed back", "rcpt", to, "original", orig)
 	return nil
 }
 
 // remoteRecipient handles a submission recipient outside our domains.
-func (s *session) remoteRecipient(env *delivery.Envelope, to string) error {
+func (s *session) remoteRecipient(env *delivery.Envelope, to string, dsn delivery.RecipientDSN) error {
 	if s.srv.cfg.Outbound == nil {
 		return s.refuse("outbound_unavailable", &delivery.Error{Code: 451, Enhanced: [3]int{4, 4, 0},
 			Message: "outbound delivery is not available"}, "rcpt", to)
@@ -313,6 +334,7 @@ func (s *session) remoteRecipient(env *delivery.Envelope, to string) error {
 	}
 	env.RcptTo = append(env.RcptTo, to)
 	env.Remote = append(env.Remote, to)
+	env.SetRecipientDSN(to, dsn)
 	return nil
 }
 
