@@ -95,8 +95,11 @@ func (db *DB) CreateMailbox(ctx context.Context, accountID int64, spec store.Mai
 
 // GetMailbox returns the account's folder called name.
 func (db *DB) GetMailbox(ctx context.Context, accountID int64, name string) (store.Mailbox, error) {
-	m, err := scanMailbox(db.r.QueryRowContext(ctx,
-		`SELECT `+mailboxColumns+` FROM mailboxes WHERE account_id = ? AND name = ?`, accountID, name))
+	st, err := db.readStmt(ctx, `SELECT `+mailboxColumns+` FROM mailboxes WHERE account_id = ? AND name = ?`)
+	if err != nil {
+		return store.Mailbox{}, wrap(err, "get mailbox %q of account %d", name, accountID)
+	}
+	m, err := scanMailbox(st.QueryRowContext(ctx, accountID, name))
 	if err != nil {
 		return store.Mailbox{}, wrap(err, "get mailbox %q of account %d", name, accountID)
 	}

@@ -322,8 +322,12 @@ func scanFull(row interface{ Scan(...any) error }) (store.Message, error) {
 
 // mailboxExists reports ErrNotFound for a missing mailbox and returns its
 // message count and HIGHESTMODSEQ otherwise.
-func mailboxExists(ctx context.Context, tx *sql.Tx, id int64) (messages int64, modseq int64, err error) {
-	err = tx.QueryRowContext(ctx, `SELECT messages, highestmodseq FROM mailboxes WHERE id = ?`, id).Scan(&messages, &modseq)
+func (db *DB) mailboxExists(ctx context.Context, tx *sql.Tx, id int64) (messages int64, modseq int64, err error) {
+	st, err := db.txStmt(ctx, tx, `SELECT messages, highestmodseq FROM mailboxes WHERE id = ?`)
+	if err != nil {
+		return 0, 0, err
+	}
+	err = st.QueryRowContext(ctx, id).Scan(&messages, &modseq)
 	return messages, modseq, mapErr(err)
 }
 
@@ -332,7 +336,7 @@ func mailboxExists(ctx context.Context, tx *sql.Tx, id int64) (messages int64, m
 func (db *DB) ListMessages(ctx context.Context, mailboxID int64) ([]store.Message, error) {
 	var out []store.Message
 	err := db.read(ctx, func(tx *sql.Tx) error {
-		n, _, err := mailboxExists(ctx, tx, mailboxID)
+		n, _, err := db.mailboxExists(ctx, tx, mailboxID)
 		if err != nil {
 			return err
 		}
@@ -592,13 +596,17 @@ func (db *DB) ChangesSince(ctx context.Context, mailboxID int64, since uint64) (
 	}
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		c = store.Changes{}
-		_, modseq, err := mailboxExists(ctx, tx, mailboxID)
+		_, modseq, err := db.mailboxExists(ctx, tx, mailboxID)
 		if err != nil {
 			return err
 		}
 		c.HighestModSeq = uint64(modseq)
-		rows, err := tx.QueryContext(ctx, `SELECT `+listColumns+` FROM messages
-			WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`, mailboxID, int64(since))
+		changed, err := db.txStmt(ctx, tx, `SELECT `+listColumns+` FROM messages
+			WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`)
+		if err != nil {
+			return err
+		}
+		rows, err := changed.QueryContext(ctx, mailboxID, int64(since))
 		if err != nil {
 			return err
 		}
@@ -613,8 +621,11 @@ func (db *DB) ChangesSince(ctx context.Context, mailboxID int64, since uint64) (
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		rows, err = tx.QueryContext(ctx, `SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`,
-			mailboxID, int64(since))
+		expunged, err := db.txStmt(ctx, tx, `SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`)
+		if err != nil {
+			return err
+		}
+		rows, err = expunged.QueryContext(ctx, mailboxID, int64(since))
 		if err != nil {
 			return err
 		}

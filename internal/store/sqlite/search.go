@@ -93,7 +93,7 @@ func (db *DB) SearchText(ctx context.Context, mailboxID int64, field store.TextF
 	var uids []uint32
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		uids = nil
-		if _, _, err := mailboxExists(ctx, tx, mailboxID); err != nil {
+		if _, _, err := db.mailboxExists(ctx, tx, mailboxID); err != nil {
 			return err
 		}
 		if len(needle) > maxIndexedText {
@@ -152,7 +152,7 @@ func (db *DB) UnindexedUIDs(ctx context.Context, mailboxID int64) ([]uint32, err
 	var uids []uint32
 	err := db.read(ctx, func(tx *sql.Tx) error {
 		uids = nil
-		if _, _, err := mailboxExists(ctx, tx, mailboxID); err != nil {
+		if _, _, err := db.mailboxExists(ctx, tx, mailboxID); err != nil {
 			return err
 		}
 		rows, err := tx.QueryContext(ctx, `SELECT m.uid FROM messages m

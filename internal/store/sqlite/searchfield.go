@@ -30,7 +30,7 @@ func (db *DB) SearchHeaderField(ctx context.Context, mailboxID int64, name, subs
 	query, args := candidatesSQL(`m.uid, t.field_lines, t.header`, `header : `, `instr(t.header, ?1) > 0`, probe, mailboxID)
 	err = db.read(ctx, func(tx *sql.Tx) error {
 		hits, unknown = nil, nil
-		if _, _, err := mailboxExists(ctx, tx, mailboxID); err != nil {
+		if _, _, err := db.mailboxExists(ctx, tx, mailboxID); err != nil {
 			return err
 		}
 		if len(probe) > maxIndexedText {

@@ -19,6 +19,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -42,8 +43,9 @@ const busyTimeoutMS = 10000
 // DB is a mailport store in one SQLite database file. It implements
 // store.Store and is safe for concurrent use.
 type DB struct {
-	w *sql.DB // single writer connection; every write transaction
-	r *sql.DB // read-only pool
+	w     *sql.DB  // single writer connection; every write transaction
+	r     *sql.DB  // read-only pool
+	stmts sync.Map // query text -> *sql.Stmt on r (readStmt)
 }
 
 var _ store.Store = (*DB)(nil)
@@ -399,9 +401,10 @@ func (db *DB) Check(ctx context.Context) error {
 // Close closes all connections. A WAL checkpoint happens as SQLite closes
 // the last connection.
 func (db *DB) Close() error {
+	serr := db.closeStmts()
 	rerr := db.r.Close()
 	werr := db.w.Close()
-	if err := errors.Join(rerr, werr); err != nil {
+	if err := errors.Join(serr, rerr, werr); err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}
 	return nil
