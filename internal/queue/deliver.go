@@ -492,29 +492,42 @@ func (q *Queue) transact(ctx context.Context, t target, ip string, sc *smtpConn,
 		success = ""
 	}
 	opts := &smtp.MailOptions{Size: e.Size, Return: e.Return, EnvelopeID: e.EnvelopeID}
-	needUTF8 := !isASCII(e.From)
-	for _, r := range rcpts {
-		needUTF8 = needUTF8 || !isASCII(r)
-	}
-	if needUTF8 {
-		// RFC 6531 section 3.4: an internationalized address needs a
-		// server with SMTPUTF8; without one the message cannot go.
-		if ok, _ := c.Extension("SMTPUTF8"); !ok {
-			return nil, hostErr(t, ip, permanent("5.6.7", "server does not support SMTPUTF8, needed for the addresses")), false
-		}
-		opts.UTF8 = true
-	}
-	if err := c.Mail(e.From, opts); err != nil {
-		return nil, hostErr(t, ip, fromSMTPError(err, remote)), false
+	nextUTF8, _ := c.Extension("SMTPUTF8")
+	from, ok := wireAddress(e.From, nextUTF8)
+	if !ok {
+		return nil, hostErr(t, ip, permanent("5.6.7", "the sender %s has a non-ASCII local part and the server does not support SMTPUTF8 (RFC 6531 section 3.2)", e.From)), false
 	}
 	results = make([]*result, len(rcpts))
+	wire := make([]string, len(rcpts))
+	sendable := 0
+	opts.UTF8 = !isASCII(from)
+	for i, r := range rcpts {
+		w, ok := wireAddress(r, nextUTF8)
+		if !ok {
+			results[i] = permanent("5.6.7", "the recipient %s has a non-ASCII local part and the server does not support SMTPUTF8 (RFC 6531 section 3.2)", r)
+			results[i].remote = remote
+			continue
+		}
+		wire[i] = w
+		sendable++
+		opts.UTF8 = opts.UTF8 || !isASCII(w)
+	}
+	if sendable == 0 {
+		return results, nil, false
+	}
+	if err := c.Mail(from, opts); err != nil {
+		return nil, hostErr(t, ip, fromSMTPError(err, remote)), false
+	}
 	accepted := 0
 	for i, r := range rcpts {
+		if results[i] != nil {
+			continue
+		}
 		var ro *smtp.RcptOptions
 		if rc := e.recipient(r); rc != nil {
 			ro = &smtp.RcptOptions{Notify: rc.Notify, OriginalRecipientType: rc.OriginalRecipientType, OriginalRecipient: rc.OriginalRecipient}
 		}
-		if err := c.Rcpt(r, ro); err != nil {
+		if err := c.Rcpt(wire[i], ro); err != nil {
 			var se *smtp.SMTPError
 			if !errors.As(err, &se) {
 				// The connection broke: nothing is known for the
@@ -661,6 +674,29 @@ type prefixConn struct {
 }
 
 func (p prefixConn) Read(b []byte) (int, error) { return p.r.Read(b) }
+
+// wireAddress returns the form of envelope address a to send to a next
+// hop, or false when it cannot be sent there. A server with SMTPUTF8 gets
+// a as it is (RFC 6531 section 3.2). One without it gets the domain as
+// A-labels, the ASCII form of the same name (RFC 5890 section 2.3.2.1),
+// but a non-ASCII local part has no ASCII form: the recipient (or, for the
+// sender, the message) fails with X.6.7, "non-ASCII addresses not
+// permitted" (RFC 6531 section 3.2 asks the client to return a
+// non-delivery notification rather than send).
+func wireAddress(a string, nextUTF8 bool) (string, bool) {
+	if isASCII(a) || nextUTF8 {
+		return a, true
+	}
+	at := strings.LastIndexByte(a, '@')
+	if at < 0 || !isASCII(a[:at]) {
+		return "", false
+	}
+	w := a[:at+1] + domainOf(a)
+	if !isASCII(w) {
+		return "", false
+	}
+	return w, true
+}
 
 func isASCII(s string) bool {
 	for i := 0; i < len(s); i++ {

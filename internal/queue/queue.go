@@ -35,6 +35,7 @@ import (
 
 	"mailport/internal/blob"
 	"mailport/internal/dns"
+	"mailport/internal/domainname"
 	"mailport/internal/queue/dsn"
 )
 
@@ -653,9 +654,18 @@ func checkAddress(a string) error {
 	return nil
 }
 
-// domainOf returns the lower-cased domain of an address.
+// domainOf returns the domain of an address in canonical form, lower case
+// with A-labels (internal/domainname): DNS holds A-labels (RFC 5891
+// section 5), so an SMTPUTF8 submission to user@bücher.example looks up
+// the MX, address and MTA-STS records of xn--bcher-kva.example, and the
+// two spellings of one recipient are one. A domain that does not
+// normalize (an address literal) is only lower-cased.
 func domainOf(a string) string {
-	return strings.ToLower(strings.TrimSuffix(a[strings.LastIndexByte(a, '@')+1:], "."))
+	d := a[strings.LastIndexByte(a, '@')+1:]
+	if n, err := domainname.Normalize(d); err == nil {
+		return n
+	}
+	return strings.ToLower(strings.TrimSuffix(d, "."))
 }
 
 // canonical is the key that makes two recipient spellings the same one: the
