@@ -333,6 +333,7 @@ describe('settings', { skip: skipReason }, () => {
     assert.equal(await page.getByTestId('setting-hostname').textContent(), 'mail.example.test');
     assert.equal(await page.getByTestId('setting-limits-max_message_bytes').textContent(), '50 MiB');
     assert.equal(await page.getByTestId('setting-queue-smarthost').textContent(), 'none: straight to each domain’s MX');
+    assert.equal(await page.getByTestId('setting-queue-delay_warning').textContent(), '4h');
     assert.equal(await page.getByTestId('restart-required').count(), 0);
     await screenshots(page, 'masteradmin', 'settings');
 
@@ -355,6 +356,27 @@ describe('settings', { skip: skipReason }, () => {
     assert.equal(await page.getByTestId('restart-required').count(), 0);
     let saved = ok(await masterAPI().get('/settings'));
     assert.equal(saved.submission.max_messages_per_hour, 250);
+    assert.deepEqual(saved.restart_required, []);
+
+    // The delay warning is a duration: a number alone is caught in the
+    // form, and a new one is in effect at once; 0 turns the notices off.
+    await page.getByRole('button', { name: 'Edit outgoing mail' }).click();
+    const queue = page.getByRole('form', { name: 'Outgoing mail settings' });
+    await queue.getByLabel('Delay notice after').fill('90');
+    await queue.getByRole('button', { name: 'Save' }).click();
+    await queue.getByText('Enter a duration such as 4h or 90m, or 0.').waitFor();
+    await queue.getByLabel('Delay notice after').fill('90m');
+    await queue.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('status').filter({ hasText: 'Saved in mailport.toml and in effect.' }).waitFor();
+    assert.equal(await page.getByTestId('setting-queue-delay_warning').textContent(), '90m');
+    saved = ok(await masterAPI().get('/settings'));
+    assert.equal(saved.queue.delay_warning, '90m');
+    await page.getByRole('button', { name: 'Edit outgoing mail' }).click();
+    await queue.getByLabel('Delay notice after').fill('0');
+    await queue.getByRole('button', { name: 'Save' }).click();
+    await page.getByTestId('setting-queue-delay_warning').filter({ hasText: 'never: no delay notices' }).waitFor();
+    saved = ok(await masterAPI().get('/settings'));
+    assert.equal(saved.queue.delay_warning, '0');
     assert.deepEqual(saved.restart_required, []);
 
     // The shutdown wait is read when mailport starts: saved, and listed

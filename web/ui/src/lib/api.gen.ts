@@ -614,7 +614,7 @@ export type paths = {
         head?: never;
         /**
          * Change server settings (MasterAdmins only)
-         * @description Changes the given settings of [limits], [submission] and [queue] (smtp_port, source_address, smarthost, smarthost_tls) in mailport.toml, which is rewritten atomically with its other contents, comments included, left as they were. [limits] other than shutdown_wait_seconds (max_message_bytes, max_recipients, max_line_length, smtp_timeout_seconds, max_connections_per_ip, pop3_timeout_seconds, imap_max_connections_per_ip, imap_max_connections_per_user, imap_idle_timeout_minutes), [submission] and [queue] take effect at once: new connections, logins, SMTP transactions and delivery attempts use them, connections already open keep the limits and timeouts they started with. shutdown_wait_seconds is listed in restart_required until mailport restarts. Listeners, ports, TLS, the database and the smarthost credentials are changed in the file only. A value the server refuses is a 422 naming it in error.fields (body.queue.smarthost).
+         * @description Changes the given settings of [limits], [submission] and [queue] (smtp_port, source_address, smarthost, smarthost_tls, delay_warning) in mailport.toml, which is rewritten atomically with its other contents, comments included, left as they were. [limits] other than shutdown_wait_seconds (max_message_bytes, max_recipients, max_line_length, smtp_timeout_seconds, max_connections_per_ip, pop3_timeout_seconds, imap_max_connections_per_ip, imap_max_connections_per_user, imap_idle_timeout_minutes), [submission] and [queue] take effect at once: new connections, logins, SMTP transactions and delivery attempts use them, connections already open keep the limits and timeouts they started with. shutdown_wait_seconds is listed in restart_required until mailport restarts. Listeners, ports, TLS, the database and the smarthost credentials are changed in the file only. A value the server refuses is a 422 naming it in error.fields (body.queue.smarthost).
          */
         patch: operations["updateSettings"];
         trace?: never;
@@ -769,7 +769,10 @@ export type components = {
             selector?: string;
         };
         CreateDomainInputBody: {
-            /** @example example.test */
+            /**
+             * @description U-labels (bücher.example) or A-labels (xn--bcher-kva.example), any case: one name either way, kept in A-labels
+             * @example example.test
+             */
             name: string;
         };
         CreateForwardInputBody: {
@@ -831,6 +834,7 @@ export type components = {
             got?: string;
             /** @example MX */
             kind: string;
+            /** @description Owner name in A-labels, the form DNS holds */
             name: string;
             /** @enum {string} */
             status?: "OK" | "MISSING" | "WRONG" | "FAILED";
@@ -841,14 +845,28 @@ export type components = {
         Domain: {
             /** Format: date-time */
             created_at: string;
-            /** @example example.test */
+            /**
+             * @description The domain in its canonical form: lower case, internationalized labels as A-labels (xn--bcher-kva.example, RFC 5890), the form DNS records and DKIM use. Requests accept either form in any case.
+             * @example example.test
+             */
             name: string;
             sdr?: components["schemas"]["SDR"];
+            /**
+             * @description The name to show people: A-labels turned into U-labels (bücher.example); the same as name for an ASCII name.
+             * @example example.test
+             */
+            unicode_name: string;
         };
         DomainAlias: {
-            /** @example example.org */
+            /**
+             * @description Lower case, internationalized labels as A-labels (RFC 5890); requests accept U-labels too
+             * @example example.org
+             */
             alias: string;
-            /** @example example.test */
+            /**
+             * @description Lower case, internationalized labels as A-labels (RFC 5890); requests accept U-labels too
+             * @example example.test
+             */
             domain: string;
         };
         DomainStats: {
@@ -1073,7 +1091,10 @@ export type components = {
         };
         RelayDomain: {
             host: string;
-            /** @example branch.example.test */
+            /**
+             * @description Lower case, internationalized labels as A-labels (RFC 5890); requests accept U-labels too
+             * @example branch.example.test
+             */
             name: string;
             /** Format: int64 */
             port: number;
@@ -1178,6 +1199,8 @@ export type components = {
             submission?: components["schemas"]["SettingsSubmissionPatch"];
         };
         SettingsQueue: {
+            /** @description How long a message may stay undelivered before its sender gets one delay notice, e.g. 4h; 0 = none */
+            delay_warning: string;
             /** @description host:port all outbound mail goes through; empty = direct to MX */
             smarthost?: string;
             smarthost_tls?: string;
@@ -1187,6 +1210,8 @@ export type components = {
             source_address?: string;
         };
         SettingsQueuePatch: {
+            /** @description How long a message may stay undelivered before its sender gets one delay notice (RFC 3464 delayed), a duration such as 4h or 90m; 0 = none */
+            delay_warning?: string;
             /** @description host:port all outbound mail goes through; empty = direct to MX */
             smarthost?: string;
             /** @enum {string} */
@@ -2885,13 +2910,13 @@ export interface operations {
     listDomains: {
         parameters: {
             query?: {
-                /** @description Sort by name descending */
+                /** @description Sort by unicode_name descending */
                 desc?: boolean;
                 /** @description Items per page (0 = the default, 100) */
                 limit?: number;
                 /** @description Items to skip */
                 offset?: number;
-                /** @description Only names containing this */
+                /** @description Only names containing this, in their Unicode or A-label form */
                 q?: string;
             };
             header?: never;
