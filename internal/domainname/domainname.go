@@ -93,6 +93,18 @@ func InAddress(addr string) string {
 	return addr[:at+1] + d
 }
 
+// Canonical returns name in canonical form when it normalizes, and
+// otherwise lower-cased without a root dot. It is for names from the
+// network that must be looked up or compared whether or not mailport
+// could host them (an address literal, a name with an underscore): a
+// U-label name still becomes the A-labels DNS holds (RFC 5891 section 5).
+func Canonical(name string) string {
+	if d, err := Normalize(name); err == nil {
+		return d
+	}
+	return strings.ToLower(strings.TrimSuffix(name, "."))
+}
+
 // Display returns name with its A-labels as U-labels (RFC 5890 section
 // 2.3.2.1), the form for people; a name without A-labels, or one that
 // does not convert, comes back as it is.

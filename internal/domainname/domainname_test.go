@@ -113,3 +113,19 @@ func TestDisplay(t *testing.T) {
 		}
 	}
 }
+
+func TestCanonical(t *testing.T) {
+	for in, want := range map[string]string{
+		"Bücher.Example.":       "xn--bcher-kva.example",
+		"XN--BCHER-KVA.example": "xn--bcher-kva.example",
+		"Mail.Example.test":     "mail.example.test",
+		// Not hostable, but still a name to look up or compare.
+		"_Dmarc.Example.test": "_dmarc.example.test",
+		"[192.0.2.1]":         "[192.0.2.1]",
+		"LocalHost.":          "localhost",
+	} {
+		if got := Canonical(in); got != want {
+			t.Errorf("Canonical(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

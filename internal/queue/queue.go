@@ -655,17 +655,12 @@ func checkAddress(a string) error {
 }
 
 // domainOf returns the domain of an address in canonical form, lower case
-// with A-labels (internal/domainname): DNS holds A-labels (RFC 5891
+// with A-labels (domainname.Canonical): DNS holds A-labels (RFC 5891
 // section 5), so an SMTPUTF8 submission to user@bücher.example looks up
 // the MX, address and MTA-STS records of xn--bcher-kva.example, and the
-// two spellings of one recipient are one. A domain that does not
-// normalize (an address literal) is only lower-cased.
+// two spellings of one recipient are one.
 func domainOf(a string) string {
-	d := a[strings.LastIndexByte(a, '@')+1:]
-	if n, err := domainname.Normalize(d); err == nil {
-		return n
-	}
-	return strings.ToLower(strings.TrimSuffix(d, "."))
+	return domainname.Canonical(a[strings.LastIndexByte(a, '@')+1:])
 }
 
 // canonical is the key that makes two recipient spellings the same one: the
