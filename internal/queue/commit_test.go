@@ -40,6 +40,26 @@ func entryIDs(t *testing.T, q *Queue) []string {
 	return ids
 }
 
+// holdRound submits a change whose round stays open until the returned
+// release is called, so later changes queue behind it; release returns
+// that change's outcome, fn's.
+func holdRound(c *committer, fn func(ctx context.Context, tx *sql.Tx) error) (release func() error) {
+	started, gate := make(chan struct{}), make(chan struct{})
+	first := make(chan error, 1)
+	go func() {
+		first <- c.submit(context.Background(), nil, func(ctx context.Context, tx *sql.Tx) error {
+			close(started)
+			<-gate
+			return fn(ctx, tx)
+		})
+	}()
+	<-started
+	return func() error {
+		close(gate)
+		return <-first
+	}
+}
+
 // Changes submitted while a round runs are committed together in the next
 // round (one transaction), and a change that fails is undone alone: the
 // others of its round stay.
@@ -51,16 +71,7 @@ func TestCommitterGroupsAndIsolates(t *testing.T) {
 	ctx := context.Background()
 
 	// The first round is held open until the others are queued behind it.
-	started, release := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- c.submit(ctx, nil, func(ctx context.Context, tx *sql.Tx) error {
-			close(started)
-			<-release
-			return insertEntry("first")(ctx, tx)
-		})
-	}()
-	<-started
+	release := holdRound(c, insertEntry("first"))
 	const n = 20
 	errBoom := errors.New("boom")
 	errs := make([]error, n)
@@ -85,11 +96,10 @@ func TestCommitterGroupsAndIsolates(t *testing.T) {
 	}
 	waitFor(t, "changes queued", func() bool { return c.loop.Queued() == n })
 	before := c.loop.Rounds()
-	close(release)
-	wg.Wait()
-	if err := <-first; err != nil {
+	if err := release(); err != nil {
 		t.Fatalf("first change: %v", err)
 	}
+	wg.Wait()
 	after := c.loop.Rounds()
 	if after-before != 1 {
 		t.Errorf("%d queued changes took %d rounds, want 1", n, after-before)
@@ -124,24 +134,14 @@ func TestCommitterBlobSyncFailureIsolated(t *testing.T) {
 
 	// Hold a round open so both changes are queued behind it and share
 	// the next one.
-	started, release := make(chan struct{}), make(chan struct{})
-	first := make(chan error, 1)
-	go func() {
-		first <- c.submit(ctx, nil, func(ctx context.Context, tx *sql.Tx) error {
-			close(started)
-			<-release
-			return nil
-		})
-	}()
-	<-started
+	release := holdRound(c, func(context.Context, *sql.Tx) error { return nil })
 	linked, plain := make(chan error, 1), make(chan error, 1)
 	go func() { linked <- c.submit(ctx, []string{"../outside"}, insertEntry("linked")) }()
 	waitFor(t, "linked change queued", func() bool { return c.loop.Queued() == 1 })
 	go func() { plain <- c.submit(ctx, nil, insertEntry("plain")) }()
 	waitFor(t, "plain change queued", func() bool { return c.loop.Queued() == 2 })
 	before := c.loop.Rounds()
-	close(release)
-	if err := <-first; err != nil {
+	if err := release(); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-linked; err == nil || !strings.Contains(err.Error(), "sync") {
