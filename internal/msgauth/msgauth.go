@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"mailport/internal/dns"
+	"mailport/internal/domainname"
 	"mailport/internal/msgauth/authres"
 	"mailport/internal/msgauth/dkim"
 	"mailport/internal/msgauth/dmarc"
@@ -149,8 +150,9 @@ func firstValue(hdr *msghdr.Header, name string) string {
 	return ""
 }
 
-// fromDomain returns the domain of the single From address in lower case,
-// or "" when the message has no From field, several, or a
+// fromDomain returns the domain of the single From address in canonical
+// form (lower case, A-labels: RFC 8616 section 6 has DMARC look up and
+// align a U-label From domain, RFC 6532, as its A-labels), or "" when the message has no From field, several, or a
 // field that does not hold exactly one address with a domain (RFC 7489
 // section 6.6.1).
 func fromDomain(hdr *msghdr.Header) string {
@@ -164,12 +166,10 @@ func fromDomain(hdr *msghdr.Header) string {
 		return ""
 	}
 	d := strings.TrimSuffix(strings.TrimSpace(addr[at+1:]), ".")
-	// A U-label domain (RFC 6532) is not converted to its A-label: its
-	// _dmarc lookup then finds nothing and DMARC says none, which is safe.
 	if !strings.Contains(d, ".") || strings.ContainsAny(d, " \t\r\n@<>[]") {
 		return ""
 	}
-	return strings.ToLower(d)
+	return domainname.Canonical(d)
 }
 
 // fromAddress extracts the address of a From value. net/mail handles the

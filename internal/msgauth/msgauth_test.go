@@ -43,6 +43,10 @@ func senderZone(t *testing.T) (*dns.Mock, crypto.Signer) {
 	z.AddTXT("_dmarc.example.test", "v=DMARC1; p=reject; rua=mailto:dmarc@example.test")
 	z.AddTXT("bounces.example.test", "v=spf1 ip4:127.0.0.2 -all")
 	z.AddTXT("esp.test", "v=spf1 ip4:192.0.2.0/24 -all")
+	// bücher.test publishes the same, under its A-labels as DNS must.
+	z.AddTXT("xn--bcher-kva.test", "v=spf1 ip4:127.0.0.2 -all")
+	z.AddTXT("s1._domainkey.xn--bcher-kva.test", rec)
+	z.AddTXT("_dmarc.xn--bcher-kva.test", "v=DMARC1; p=reject")
 	return z, key
 }
 
@@ -58,6 +62,8 @@ func signed(t *testing.T, key crypto.Signer, domain, msg string) string {
 func TestEvaluate(t *testing.T) {
 	z, key := senderZone(t)
 	fromAlice := "From: Alice <alice@example.test>\r\n" + body
+	// An internationalized From (RFC 6532) in U-labels.
+	fromJuergen := "From: Jürgen <jürgen@Bücher.test>\r\n" + body
 	tests := []struct {
 		name       string
 		ip         string
@@ -90,6 +96,14 @@ func TestEvaluate(t *testing.T) {
 			spf.Pass, nil, dmarc.StatusPermError, false, ""},
 		{"undecodable display name still gives the domain", "127.0.0.2", "alice@example.test", "From: =?x-unknown?q?A?= <a@Example.TEST>\r\n" + body,
 			spf.Pass, nil, dmarc.StatusPass, false, "example.test"},
+		// RFC 8616: SPF, the _dmarc lookup and alignment use the
+		// A-labels of U-label domains.
+		{"U-label From and MAIL FROM, d= in A-labels", "127.0.0.2", "jürgen@bücher.test", signed(t, key, "xn--bcher-kva.test", fromJuergen),
+			spf.Pass, []dkim.Status{dkim.StatusPass}, dmarc.StatusPass, false, "xn--bcher-kva.test"},
+		{"U-label From, unsigned, SPF aligned", "127.0.0.2", "jürgen@BÜCHER.test", fromJuergen,
+			spf.Pass, nil, dmarc.StatusPass, false, "xn--bcher-kva.test"},
+		{"U-label From forged through an ESP", "192.0.2.9", "bulk@esp.test", fromJuergen,
+			spf.Pass, nil, dmarc.StatusFail, true, "xn--bcher-kva.test"},
 		{"domain without DMARC", "127.0.0.2", "alice@example.test", "From: someone@nodmarc.test\r\n" + body,
 			spf.Pass, nil, dmarc.StatusNone, false, "nodmarc.test"},
 	}

@@ -6,11 +6,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"strings"
 
 	"golang.org/x/net/publicsuffix"
 
 	"mailport/internal/dns"
+	"mailport/internal/domainname"
 )
 
 // Status is the DMARC result (RFC 7489 section 11.2, as used in
@@ -41,8 +41,13 @@ func OrganizationalDomain(domain string) string {
 	return org
 }
 
+// normalize puts a domain in the form DMARC looks up and compares: RFC
+// 8616 section 6 has a U-label From domain converted to A-labels for the
+// _dmarc lookup and for alignment, so bücher.example and a DKIM d= of
+// xn--bcher-kva.example are the same name. The public suffix list
+// (OrganizationalDomain) is also written in A-labels.
 func normalize(domain string) string {
-	return strings.ToLower(strings.TrimSuffix(domain, "."))
+	return domainname.Canonical(domain)
 }
 
 // Aligned reports whether an authenticated identifier (the SPF domain or a

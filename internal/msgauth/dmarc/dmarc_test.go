@@ -96,6 +96,12 @@ func TestAligned(t *testing.T) {
 		{"example.test", "example.org", dmarc.Relaxed, false},
 		{"a.example.co.uk", "b.other.co.uk", dmarc.Relaxed, false},
 		{"", "example.test", dmarc.Relaxed, false},
+		// RFC 8616 section 6: alignment compares A-labels, so a d= (always
+		// A-labels) aligns with a U-label From domain.
+		{"xn--bcher-kva.test", "Bücher.test", dmarc.Strict, true},
+		{"mail.xn--bcher-kva.test", "bücher.test", dmarc.Relaxed, true},
+		{"mail.xn--bcher-kva.test", "bücher.test", dmarc.Strict, false},
+		{"xn--bcher-kva.test", "bucher.test", dmarc.Relaxed, false},
 	}
 	for _, tc := range tests {
 		if got := dmarc.Aligned(tc.id, tc.from, tc.mode); got != tc.want {
@@ -205,6 +211,13 @@ func TestLookup(t *testing.T) {
 	rec, at, err := dmarc.Lookup(context.Background(), z, "Sub.Reject.Test.")
 	if err != nil || at != "reject.test" || rec.Policy != dmarc.PolicyReject {
 		t.Fatalf("got %+v at %q, %v", rec, at, err)
+	}
+	// RFC 8616 section 6: a U-label From domain is looked up as its
+	// A-labels, the form DNS holds.
+	z.AddTXT("_dmarc.xn--bcher-kva.test", "v=DMARC1; p=quarantine")
+	rec, at, err = dmarc.Lookup(context.Background(), z, "mail.Bücher.test")
+	if err != nil || at != "xn--bcher-kva.test" || rec.Policy != dmarc.PolicyQuarantine {
+		t.Fatalf("U-label domain: got %+v at %q, %v", rec, at, err)
 	}
 	if _, _, err := dmarc.Lookup(context.Background(), z, "nowhere.test"); !errors.Is(err, dmarc.ErrNoRecord) {
 		t.Fatalf("got %v", err)

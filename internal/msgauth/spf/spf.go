@@ -13,6 +13,7 @@ import (
 	blspf "blitiri.com.ar/go/spf"
 
 	"mailport/internal/dns"
+	"mailport/internal/domainname"
 )
 
 // Result is an SPF result (RFC 7208 section 2.6); the values are the words
@@ -32,12 +33,17 @@ const (
 // Identity returns the domain SPF checks and the sender used for macro
 // expansion. RFC 7208 section 2.4: the MAIL FROM identity, or when the
 // reverse-path is null, "postmaster@" the HELO identity; section 2.3 for
-// HELO.
+// HELO. The domain is in canonical form: RFC 8616 section 4 has a U-label
+// identity (from an SMTPUTF8 session, RFC 6531) checked as its A-labels,
+// the form its SPF record is published under; the sender carries the
+// same domain, since the check takes the domain from it.
 func Identity(helo, mailFrom string) (domain, sender string) {
 	if i := strings.LastIndexByte(mailFrom, '@'); i >= 0 && i < len(mailFrom)-1 {
-		return strings.ToLower(mailFrom[i+1:]), mailFrom
+		domain = domainname.Canonical(mailFrom[i+1:])
+		return domain, mailFrom[:i+1] + domain
 	}
-	return strings.ToLower(helo), "postmaster@" + helo
+	domain = domainname.Canonical(helo)
+	return domain, "postmaster@" + domain
 }
 
 // Check evaluates the SPF record of the MAIL FROM domain (or the HELO

@@ -31,6 +31,8 @@ func zone() *dns.Mock {
 	z.AddTXT("tempinclude.test", "v=spf1 include:broken.test -all")
 	z.SetFail("broken.test", errors.New("servfail"))
 	z.AddTXT("loop.test", "v=spf1 include:loop.test -all")
+	// DNS holds internationalized names as A-labels: bücher.test.
+	z.AddTXT("xn--bcher-kva.test", "v=spf1 ip4:192.0.2.0/24 -all")
 	return z
 }
 
@@ -71,6 +73,11 @@ func TestCheck(t *testing.T) {
 		{"null sender, HELO fail", "203.0.113.10", "helo.test", "", spf.Fail},
 		{"null sender, HELO literal", "203.0.113.10", "[203.0.113.10]", "", spf.None},
 		{"null sender, single-label HELO", "203.0.113.10", "localhost", "", spf.None},
+		// RFC 8616 section 4: a U-label identity (SMTPUTF8) is checked as
+		// its A-labels, in MAIL FROM and in HELO.
+		{"U-label MAIL FROM pass", "192.0.2.1", "client.test", "jürgen@Bücher.test", spf.Pass},
+		{"U-label MAIL FROM fail", "198.51.100.1", "client.test", "jürgen@bücher.test", spf.Fail},
+		{"null sender, U-label HELO pass", "192.0.2.1", "bücher.test", "", spf.Pass},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -102,8 +109,12 @@ func TestCheckErrors(t *testing.T) {
 
 func TestIdentity(t *testing.T) {
 	for _, tc := range []struct{ helo, from, domain, sender string }{
-		{"mx.client.test", "bob@Example.TEST", "example.test", "bob@Example.TEST"},
+		{"mx.client.test", "bob@Example.TEST", "example.test", "bob@example.test"},
 		{"mx.client.test", "", "mx.client.test", "postmaster@mx.client.test"},
+		// RFC 8616 section 4: U-labels are checked as their A-labels.
+		{"mx.client.test", "Jürgen@Bücher.example", "xn--bcher-kva.example", "Jürgen@xn--bcher-kva.example"},
+		{"mail.Bücher.example", "", "mail.xn--bcher-kva.example", "postmaster@mail.xn--bcher-kva.example"},
+		{"[192.0.2.1]", "", "[192.0.2.1]", "postmaster@[192.0.2.1]"},
 	} {
 		d, s := spf.Identity(tc.helo, tc.from)
 		if d != tc.domain || s != tc.sender {
