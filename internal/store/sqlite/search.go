@@ -88,6 +88,7 @@ func (db *DB) SearchText(ctx context.Context, mailboxID int64, field store.TextF
 	query, args := `SELECT uid FROM messages WHERE mailbox_id = ?2 ORDER BY uid`, []any{needle, mailboxID}
 	if needle != "" {
 		query, args = candidatesSQL(`m.uid`, column, confirm, needle, mailboxID)
+		query += ` ORDER BY m.uid`
 	}
 
 	var uids []uint32
@@ -123,7 +124,8 @@ func (db *DB) SearchText(ctx context.Context, mailboxID int64, field store.TextF
 // candidatesSQL returns the query, and its arguments, for cols of the
 // messages of mailboxID (m) and their text (t) whose stored text contains
 // the lower-case needle (?1) in the FTS5 column filter column ("header : ",
-// "body : ", or "" for both) and that pass confirm, in UID order. A needle
+// "body : ", or "" for both) and that pass confirm, in no particular order
+// (the caller adds ORDER BY when the rows are small enough to sort). A needle
 // of trigramLen or more characters is looked up in the index, which is for
 // all mailboxes: joining from it visits only the candidates, which the
 // mailbox test then narrows. Shorter needles, and needles with a NUL (FTS5
@@ -134,13 +136,11 @@ func candidatesSQL(cols, column, confirm, needle string, mailboxID int64) (strin
 		return `SELECT ` + cols + ` FROM message_fts f
 			CROSS JOIN messages m ON m.id = f.rowid
 			CROSS JOIN message_text t ON t.message_id = m.id
-			WHERE message_fts MATCH ?3 AND m.mailbox_id = ?2 AND ` + confirm + `
-			ORDER BY m.uid`, append(args, column+ftsPhrase(needle))
+			WHERE message_fts MATCH ?3 AND m.mailbox_id = ?2 AND ` + confirm, append(args, column+ftsPhrase(needle))
 	}
 	return `SELECT ` + cols + ` FROM messages m
 		JOIN message_text t ON t.message_id = m.id
-		WHERE m.mailbox_id = ?2 AND ` + confirm + `
-		ORDER BY m.uid`, args
+		WHERE m.mailbox_id = ?2 AND ` + confirm, args
 }
 
 // UnindexedUIDs returns the messages of the mailbox without a message_text

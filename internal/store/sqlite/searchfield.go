@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 
 	"mailport/internal/store"
@@ -27,7 +28,12 @@ func (db *DB) SearchHeaderField(ctx context.Context, mailboxID int64, name, subs
 		// HEADER name "": every message with the field.
 		probe = line
 	}
-	query, args := candidatesSQL(`m.uid, t.field_lines, t.header`, `header : `, `instr(t.header, ?1) > 0`, probe, mailboxID)
+	// The field's line is checked here, which also checks the needle:
+	// instr() only narrows the rows of other texts. The rows carry their
+	// header text, so they are sorted here rather than by SQLite's
+	// sorter, which would spill them to a temporary file.
+	query, args := candidatesSQL(`m.uid, t.field_lines, t.header`, `header : `,
+		`(t.field_lines OR instr(t.header, ?1) > 0)`, probe, mailboxID)
 	err = db.read(ctx, func(tx *sql.Tx) error {
 		hits, unknown = nil, nil
 		if _, _, err := db.mailboxExists(ctx, tx, mailboxID); err != nil {
@@ -55,7 +61,12 @@ func (db *DB) SearchHeaderField(ctx context.Context, mailboxID int64, name, subs
 				hits = append(hits, uint32(uid))
 			}
 		}
-		return rows.Err()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		slices.Sort(hits)
+		slices.Sort(unknown)
+		return nil
 	})
 	if err != nil {
 		return nil, nil, wrap(err, "search header field %s in mailbox %d", name, mailboxID)
