@@ -54,7 +54,9 @@ func (s *session) cmdAuthenticate(cmd *wire.Command) (string, error) {
 		return "", bad("malformed PLAIN response")
 	}
 	authz, authc, pw := string(parts[0]), string(parts[1]), string(parts[2])
-	if authz != "" && !strings.EqualFold(authz, authc) {
+	// Compared as logins are looked up (auth.LoginKey), so the two forms
+	// of an internationalized domain name are the same user.
+	if authz != "" && auth.LoginKey(authz) != auth.LoginKey(authc) {
 		return "", no("AUTHORIZATIONFAILED", "cannot act as another user")
 	}
 	return s.authenticate(authc, pw)

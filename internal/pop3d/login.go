@@ -142,8 +142,10 @@ func (ss *session) cmdAuth(args []string) bool {
 	}
 	// RFC 4616 section 2: an authorization identity other than the
 	// authentication identity would mean acting as another user, which
-	// is not supported.
-	if identity != "" && !strings.EqualFold(strings.TrimSpace(identity), strings.TrimSpace(username)) {
+	// is not supported. The two are compared as logins are looked up
+	// (auth.LoginKey), so both forms of an internationalized domain name
+	// are the same user.
+	if identity != "" && auth.LoginKey(identity) != auth.LoginKey(username) {
 		ss.reply("-ERR [AUTH] authorization identity must match the login")
 		return ss.countError()
 	}

@@ -47,7 +47,9 @@ func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
 		return nil, errEncryptionRequired
 	}
 	check := func(identity, username, password string) error {
-		if identity != "" && identity != username {
+		// Compared as logins are looked up (auth.LoginKey), so the two
+		// forms of an internationalized domain name are the same user.
+		if identity != "" && auth.LoginKey(identity) != auth.LoginKey(username) {
 			// No proxy authorization: RFC 4616 section 2 lets the
 			// server refuse an authzid it does not support.
 			return s.authFailed(username, errAuthzid)
