@@ -16,6 +16,7 @@ import (
 	"github.com/BurntSushi/toml"
 
 	"mailport/internal/atomicfile"
+	"mailport/internal/domainname"
 )
 
 // FileName is the name of the bootstrap file inside the data directory.
@@ -246,11 +247,19 @@ func (q Queue) SmarthostAddr() (string, int, error) {
 	return host, port, nil
 }
 
-// Validate checks values a typo could break.
+// Validate checks values a typo could break, and puts hostname in the
+// canonical form (domainname.Normalize: lower case, A-labels) that EHLO,
+// certificates and DNS use, whether the file was written by init, which
+// normalizes too, or by hand with bücher.example.
 func (c *Config) Validate() error {
 	if c.Hostname == "" {
 		return errors.New("config: hostname is empty")
 	}
+	h, err := domainname.Normalize(c.Hostname)
+	if err != nil {
+		return invalidKey("hostname", "%v", err)
+	}
+	c.Hostname = h
 	if c.PortsBase < 0 || c.PortsBase > 60000 {
 		return fmt.Errorf("config: ports_base %d out of range", c.PortsBase)
 	}

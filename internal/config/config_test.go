@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -79,6 +80,9 @@ func TestLoadErrors(t *testing.T) {
 		"hostname = \"a.test\"\n[queue]\nsource_address = \"x\"\n":                                     "source_address",
 		"hostname = \"a.test\"\n[queue]\ndelay_warning = \"soon\"\n":                                   "queue.delay_warning",
 		"hostname = \"a.test\"\n[queue]\ndelay_warning = \"-1h\"\n":                                    "queue.delay_warning",
+		"hostname = \"mail_server.test\"\n":                                                            "config: hostname: invalid value",
+		"hostname = \"localhost\"\n":                                                                   "config: hostname: invalid value",
+		"hostname = \"xn--a.test\"\n":                                                                  "config: hostname: invalid value",
 	}
 	for content, want := range cases {
 		dir := t.TempDir()
@@ -91,6 +95,27 @@ func TestLoadErrors(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Load(%q) = %v, want error containing %q", content, err, want)
 		}
+	}
+}
+
+// TestLoadNormalizesHostname: a hostname written by hand in U-labels or
+// upper case is used in canonical form (lower case, A-labels), as init
+// writes it; one that is no host name is an error naming the key.
+func TestLoadNormalizesHostname(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte("hostname = \"Mail.Bücher.example.\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(dir)
+	if err != nil || c.Hostname != "mail.xn--bcher-kva.example" {
+		t.Fatalf("Load = %q, %v; want mail.xn--bcher-kva.example", c.Hostname, err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, FileName), []byte("hostname = \"mail..example\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var ke *KeyError
+	if _, err := Load(dir); !errors.As(err, &ke) || ke.Key != "hostname" || !errors.Is(err, ErrInvalid) {
+		t.Fatalf("Load with a bad hostname = %v; want a KeyError for hostname", err)
 	}
 }
 
