@@ -131,40 +131,58 @@ func (q *Queue) report(ctx context.Context, e *Entry, n noticeSet) error {
 		}
 		return nil
 	}
-	m := q.notice(e, n)
-	switch {
-	case e.From == "":
-		// RFC 5321 section 4.5.5 / RFC 3464 section 2: a message with
-		// a null sender (a bounce itself) is never reported on, so two
-		// servers can never bounce a message back and forth.
-		if err := q.db.tx(ctx, mark); err != nil {
-			return err
-		}
-		q.log.Warn("dropping notice: the message has a null sender", "id", e.ID, "failed", len(failed), "delayed", len(delayed), "succeeded", len(n.succeeded))
-		q.cfg.Metrics.bounce("dropped")
-	case len(m.Recipients) == 0:
-		if err := q.db.tx(ctx, mark); err != nil {
-			return err
-		}
-		q.log.Info("no notice: NOTIFY asks for none", "id", e.ID, "failed", len(failed), "delayed", len(delayed), "succeeded", len(n.succeeded))
-		q.cfg.Metrics.bounce("dropped")
-	default:
-		raw, err := m.Compose()
-		if err != nil {
-			return err
-		}
-		id, err := q.enqueue(ctx, "", []string{e.From}, bytes.NewReader(raw), mark, nil)
-		if err != nil {
-			return err
-		}
-		q.log.Info("notice queued", "id", e.ID, "dsn", id, "to", e.From, "failed", len(failed), "delayed", len(delayed), "succeeded", len(n.succeeded))
-		q.cfg.Metrics.bounce("sent")
+	if err := q.queueNotice(ctx, e, n, mark); err != nil {
+		return err
 	}
 	for _, i := range reported {
 		e.Recipients[i].Reported = true
 	}
 	e.DSNSent = e.DSNSent || len(failed) > 0
 	e.DelayNotified = delayMark
+	return nil
+}
+
+// queueNotice queues the notice (notice) about the recipients of e at n
+// to e's sender, with also (when set) committed in the same transaction.
+// With a null sender, or when no recipient asks for a notice, it commits
+// only also.
+func (q *Queue) queueNotice(ctx context.Context, e *Entry, n noticeSet, also txFunc) error {
+	commitAlone := func() error {
+		if also == nil {
+			return nil
+		}
+		return q.db.tx(ctx, also)
+	}
+	m := q.notice(e, n)
+	switch {
+	case e.From == "":
+		// RFC 5321 section 4.5.5 / RFC 3464 section 2 / RFC 3461
+		// section 5.2: a message with a null sender (a bounce itself)
+		// is never reported on, so two servers can never bounce a
+		// message back and forth.
+		if err := commitAlone(); err != nil {
+			return err
+		}
+		q.log.Warn("dropping notice: the message has a null sender", "id", e.ID, "failed", len(n.failed), "delayed", len(n.delayed), "succeeded", len(n.succeeded))
+		q.cfg.Metrics.bounce("dropped")
+	case len(m.Recipients) == 0:
+		if err := commitAlone(); err != nil {
+			return err
+		}
+		q.log.Info("no notice: NOTIFY asks for none", "id", e.ID, "failed", len(n.failed), "delayed", len(n.delayed), "succeeded", len(n.succeeded))
+		q.cfg.Metrics.bounce("dropped")
+	default:
+		raw, err := m.Compose()
+		if err != nil {
+			return err
+		}
+		id, err := q.enqueue(ctx, "", []string{e.From}, bytes.NewReader(raw), also, nil)
+		if err != nil {
+			return err
+		}
+		q.log.Info("notice queued", "id", e.ID, "dsn", id, "to", e.From, "failed", len(n.failed), "delayed", len(n.delayed), "succeeded", len(n.succeeded))
+		q.cfg.Metrics.bounce("sent")
+	}
 	return nil
 }
 
@@ -301,4 +319,50 @@ func (q *Queue) readHeader(e *Entry) ([]byte, error) {
 		return buf[:i+1], nil
 	}
 	return buf, nil
+}
+
+// Accepted is a message taken at SMTP time that the queue did not carry
+// to the recipients a notice reports on (NotifyAccepted): stored in a
+// local mailbox by the inbound pipeline, or expanded by an alias.
+type Accepted struct {
+	// ID names the message in logs (the delivery's ID).
+	ID string
+	// From is the envelope sender, to whom the notice goes; "" (the
+	// null sender) gets none.
+	From string
+	// EnvelopeID is the ENVID parameter of MAIL (RFC 3461 section 4.4).
+	EnvelopeID string
+	// Arrived is when the message was received (Arrival-Date).
+	Arrived time.Time
+	// BlobID holds the message from Offset on, Size octets; the notice
+	// returns its header. It is read during NotifyAccepted only.
+	BlobID       string
+	Offset, Size int64
+	// Recipients are those reported on, each with its Address (the
+	// Final-Recipient), Success (the action: dsn.Delivered or
+	// dsn.Expanded), Notify and ORCPT parameters; one whose Notify
+	// lacks SUCCESS is left out of the notice (RFC 3461 section 5.2.8).
+	Recipients []Recipient
+}
+
+// NotifyAccepted queues one success notice (RFC 3464) about a to its
+// sender, built like every other notice of the queue, and returns once it
+// is durably queued: a "delivered" one for mailboxes the message was
+// stored in at SMTP time (RFC 3461 section 5.2.3) and an "expanded" one
+// for an alias with several targets (section 5.2.7.3). Nothing is queued
+// for a null sender or when no recipient asks for SUCCESS.
+func (q *Queue) NotifyAccepted(ctx context.Context, a Accepted) error {
+	now := q.cfg.Now()
+	e := &Entry{ID: a.ID, From: a.From, EnvelopeID: a.EnvelopeID, Created: a.Arrived,
+		BlobID: a.BlobID, Offset: a.Offset, Size: a.Size}
+	var n noticeSet
+	for i, r := range a.Recipients {
+		r.State, r.Status, r.Updated = Delivered, "2.0.0", now
+		e.Recipients = append(e.Recipients, r)
+		n.succeeded = append(n.succeeded, i)
+	}
+	if n.empty() {
+		return nil
+	}
+	return q.queueNotice(ctx, e, n, nil)
 }

@@ -275,3 +275,66 @@ func TestNoticeCommitsWithItsMark(t *testing.T) {
 		t.Error("entry marked notified although nothing was committed")
 	}
 }
+
+// NotifyAccepted sends one notice through the queue about a message the
+// queue never carried (stored at SMTP time, or expanded by an alias),
+// built like the queue's own: ENVID, ORCPT, the original header, and only
+// the recipients whose NOTIFY has SUCCESS (RFC 3461 sections 5.2.3,
+// 5.2.7.3 and 5.2.8).
+func TestNotifyAccepted(t *testing.T) {
+	e := newEnv(t, 0)
+	q := e.open()
+	ctx := context.Background()
+	// The stored copy starts with a Return-Path the notice leaves out.
+	stored := "Return-Path: <alice@local.test>\r\n" + testMessage
+	blobID, size, err := e.blobs.Put(ctx, strings.NewReader(stored), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	skip := int64(len(stored) - len(testMessage))
+	success := []smtp.DSNNotify{smtp.DSNNotifySuccess}
+	arrived := time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)
+	a := Accepted{ID: "D1", From: "alice@local.test", EnvelopeID: "E-9", Arrived: arrived,
+		BlobID: blobID, Offset: skip, Size: size - skip,
+		Recipients: []Recipient{
+			{Address: "carol@local.test", Success: dsn.Delivered, Notify: success,
+				OriginalRecipientType: smtp.DSNAddressTypeRFC822, OriginalRecipient: "Carol@Local.test"},
+			{Address: "team@local.test", Success: dsn.Expanded, Notify: []smtp.DSNNotify{smtp.DSNNotifySuccess, smtp.DSNNotifyFailure}},
+			{Address: "dave@local.test", Success: dsn.Delivered, Notify: []smtp.DSNNotify{smtp.DSNNotifyFailure}},
+		}}
+	if err := q.NotifyAccepted(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	// A null sender gets no notice, and nothing is queued for it.
+	null := a
+	null.From = ""
+	if err := q.NotifyAccepted(ctx, null); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := q.List(ctx); err != nil || len(l) != 1 || l[0].From != "" || l[0].Recipients[0].Address != "alice@local.test" {
+		t.Fatalf("queue after two calls: %+v (%v), want the one notice to alice", l, err)
+	}
+	e.run(q)
+	rep := e.notice()
+	waitEmpty(t, q)
+	if rep.OriginalEnvelopeID != "E-9" || rep.To != "<alice@local.test>" || len(rep.Recipients) != 2 {
+		t.Fatalf("notice: %+v", rep)
+	}
+	if r := rep.Recipients[0]; r.Action != dsn.Delivered || r.FinalRecipient != "carol@local.test" ||
+		r.OriginalRecipient != "rfc822; Carol@Local.test" || r.Status != "2.0.0" {
+		t.Errorf("delivered group: %+v", r)
+	}
+	if r := rep.Recipients[1]; r.Action != dsn.Expanded || r.FinalRecipient != "team@local.test" || r.OriginalRecipient != "" {
+		t.Errorf("expanded group: %+v", r)
+	}
+	if !strings.Contains(string(rep.OriginalHeader), "Subject: test message") || strings.Contains(string(rep.OriginalHeader), "Return-Path") {
+		t.Errorf("original header: %q", rep.OriginalHeader)
+	}
+	if len(rep.OriginalMessage) != 0 {
+		t.Error("a success notice returned the whole message")
+	}
+	if !strings.Contains(rep.HumanText, "several") || !strings.Contains(rep.HumanText, "<team@local.test>") {
+		t.Errorf("human text does not explain the expansion: %q", rep.HumanText)
+	}
+	noLocal(t, e, "after the one notice")
+}

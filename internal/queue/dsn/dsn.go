@@ -201,6 +201,21 @@ func messagePart(boundary string, msg []byte) []byte {
 	return b.Bytes()
 }
 
+// actionIntro is what the human-readable part says in front of the
+// recipients of each action, in the order the part lists them.
+var actionIntro = []struct {
+	action Action
+	intro  string
+}{
+	{Failed, "Your message could not be delivered to one or more recipients.\r\nIt has not been delivered to:"},
+	{Delayed, "Your message has not been delivered yet to the recipients below.\r\nThe mail system will keep trying; you do not need to send it again."},
+	{Delivered, "Your message was delivered to the mailboxes of the recipients below."},
+	{Relayed, "Your message was passed on to the recipients below by a mail system that\r\nsends no delivery notifications, so you may not hear of it again."},
+	// RFC 3464 section 2.3.3: the address was an alias or list that
+	// forwards to several recipients, each of which reports no further.
+	{Expanded, "Your message reached the addresses below, each of which passes it on to\r\nseveral recipients; you will not hear of its delivery to each of them."},
+}
+
 func (m *Message) humanText() string {
 	var t strings.Builder
 	fmt.Fprintf(&t, "This is the mail system at host %s.\r\n\r\n", clean(m.ReportingMTA))
@@ -208,35 +223,17 @@ func (m *Message) humanText() string {
 	for _, r := range m.Recipients {
 		byAction[r.Action] = append(byAction[r.Action], r)
 	}
-	failed, delayed := byAction[Failed], byAction[Delayed]
-	if len(failed) > 0 {
-		t.WriteString("Your message could not be delivered to one or more recipients.\r\nIt has not been delivered to:\r\n\r\n")
-		for _, r := range failed {
-			fmt.Fprintf(&t, "<%s>: %s\r\n", clean(r.FinalRecipient), describe(r))
+	for _, a := range actionIntro {
+		rs := byAction[a.action]
+		if len(rs) == 0 {
+			continue
 		}
-		t.WriteString("\r\n")
-	}
-	if len(delayed) > 0 {
-		t.WriteString("Your message has not been delivered yet to the recipients below.\r\nThe mail system will keep trying; you do not need to send it again.\r\n\r\n")
-		for _, r := range delayed {
+		t.WriteString(a.intro + "\r\n\r\n")
+		for _, r := range rs {
 			fmt.Fprintf(&t, "<%s>: %s\r\n", clean(r.FinalRecipient), describe(r))
-			if !r.WillRetryUntil.IsZero() {
+			if r.Action == Delayed && !r.WillRetryUntil.IsZero() {
 				fmt.Fprintf(&t, "    The server keeps trying until %s.\r\n", r.WillRetryUntil.UTC().Format(time.RFC1123Z))
 			}
-		}
-		t.WriteString("\r\n")
-	}
-	if rs := byAction[Delivered]; len(rs) > 0 {
-		t.WriteString("Your message was delivered to the mailboxes of the recipients below.\r\n\r\n")
-		for _, r := range rs {
-			fmt.Fprintf(&t, "<%s>: %s\r\n", clean(r.FinalRecipient), describe(r))
-		}
-		t.WriteString("\r\n")
-	}
-	if rs := byAction[Relayed]; len(rs) > 0 {
-		t.WriteString("Your message was passed on to the recipients below by a mail system that\r\nsends no delivery notifications, so you may not hear of it again.\r\n\r\n")
-		for _, r := range rs {
-			fmt.Fprintf(&t, "<%s>: %s\r\n", clean(r.FinalRecipient), describe(r))
 		}
 		t.WriteString("\r\n")
 	}
