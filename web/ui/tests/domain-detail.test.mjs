@@ -1,8 +1,9 @@
 // Browser tests of a domain's page (/domains/NAME) against the real server,
 // as the DomainAdmin of example.test: its usage figures, the DNS check's
 // states in words, DKIM keys (generate, switch the signing key, delete) and
-// split routing (on, off), each read back through the API; another admin's
-// domain and a name with a script tag in it.
+// split routing (on, off), each read back through the API; a domain added
+// in U-labels, shown with its A-labels beside; another admin's domain and a
+// name with a script tag in it.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -147,6 +148,43 @@ describe('a domain’s page', { skip: skipReason }, () => {
       await page.getByRole('status').filter({ hasText: `${sel} was deleted.` }).waitFor();
     }
     assert.deepEqual(Object.keys(await apiKeys(da)).sort(), Object.keys(before).sort());
+  });
+
+  it('a domain added in U-labels is shown so, with its A-labels beside, in the list, on its page and in pickers', async () => {
+    const master = accounts().master;
+    const page = await suite.open(viewports.desktop);
+    await signIn(page, master);
+    await page.goto('/domains');
+    await page.getByLabel('Domain name').fill('Bücher.example');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    const both = 'bücher.example (xn--bcher-kva.example)';
+    await page.getByRole('status').filter({ hasText: `${both} was added.` }).waitFor();
+    const stored = (await api(master).get('/domains/xn--bcher-kva.example')).json;
+    assert.equal(stored.name, 'xn--bcher-kva.example');
+    assert.equal(stored.unicode_name, 'bücher.example');
+    // An ASCII name is shown once.
+    await page.getByRole('link', { name: 'example.test', exact: true }).waitFor();
+
+    // The row links to the page by the stored name; the page is headed with both forms.
+    await page.getByRole('link', { name: both, exact: true }).click();
+    await page.waitForURL(/\/domains\/xn--bcher-kva\.example$/);
+    await page.getByRole('heading', { level: 1, name: both, exact: true }).waitFor();
+    assert.equal(await page.title(), `${both} · mailport`);
+    await page.getByRole('heading', { name: 'DKIM keys' }).waitFor();
+
+    // A domain picker offers it the same way, with the stored name as the value.
+    await page.goto('/domain-aliases');
+    const option = page.getByLabel('Stands for').locator('option', { hasText: both });
+    await option.waitFor({ state: 'attached' });
+    assert.equal(await option.getAttribute('value'), 'xn--bcher-kva.example');
+    await page.getByLabel('Stands for').locator('option', { hasText: /^example\.test$/ }).waitFor({ state: 'attached' });
+
+    // Deleting from the list names it as people read it.
+    await page.goto('/domains');
+    await page.getByRole('button', { name: `Delete ${both}`, exact: true }).click();
+    await page.getByRole('group', { name: `Confirm deleting ${both}` }).getByRole('button', { name: 'Yes, delete' }).click();
+    await page.getByRole('status').filter({ hasText: `${both} was deleted.` }).waitFor();
+    assert.equal((await api(master).get('/domains/xn--bcher-kva.example')).status, 404);
   });
 
   it('another admin’s domain shows the refusal and none of its sections', async () => {

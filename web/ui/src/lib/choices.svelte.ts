@@ -3,14 +3,20 @@
 // scopes both lists, so a DomainAdmin is offered only what it administers.
 
 import { list, type Domain, type Mailbox } from './api';
+import { domainLabel } from './domains';
 import { errorText } from './form.svelte';
 
 // The largest page the API answers (its limit's maximum).
 const maxPage = 1000;
 
-/** DomainChoices holds the names of the caller's domains once loaded, or why they could not be. */
+/**
+ * DomainChoices holds the names of the caller's domains once loaded, or why
+ * they could not be; options are the same as select choices, each shown as
+ * people read it (domainLabel) with the name the API takes as its value.
+ */
 export class DomainChoices {
   names: string[] = $state([]);
+  options: { value: string; label: string }[] = $state([]);
   loaded = $state(false);
   error = $state('');
 
@@ -20,6 +26,7 @@ export class DomainChoices {
     list<Domain>('/domains', { limit: maxPage }, ctl.signal).then(
       (r) => {
         this.names = r.items.map((d) => d.name);
+        this.options = r.items.map((d) => ({ value: d.name, label: domainLabel(d) }));
         this.loaded = true;
       },
       (err: unknown) => {
