@@ -14,7 +14,9 @@ import (
 // (swaks, as most MTAs write it) and to its U-label form over SMTPUTF8
 // (RFC 6531); its user logs in over POP3, IMAP and SMTP AUTH with either
 // form, and mail it sends is DKIM-signed with d= in A-labels, which the
-// receiver verifies against the record `mailport dns` names.
+// receiver verifies against the record `mailport dns` names; mail to a
+// U-label remote domain reaches its MX, to a server without SMTPUTF8 in
+// A-labels.
 func TestIDNDomain(t *testing.T) {
 	swaks := requirePeer(t, "swaks", "swaks")
 	ctx := context.Background()
@@ -72,6 +74,20 @@ func TestIDNDomain(t *testing.T) {
 	if err != nil || len(res) != 1 || res[0].Status != dkim.StatusPass || res[0].Domain != "xn--bcher-kva.example" {
 		t.Fatalf("DKIM at the receiver: %+v, %v\n%s", res, err, got.data)
 	}
+
+	// To an internationalized remote domain, submitted in U-labels with
+	// SMTPUTF8: the queue finds its MX under the A-labels DNS holds (RFC
+	// 5891 section 5), and the remote MX, which lacks SMTPUTF8, gets both
+	// envelope domains as A-labels (RFC 6531 section 3.2).
+	w.zone.AddMX("xn--mnchen-3ya.test", "mx.remote.test", 10)
+	s.expect("MAIL FROM:<user@bücher.example> SMTPUTF8", "250")
+	s.expect("RCPT TO:<freund@München.test>", "250")
+	s.data("From: user@bücher.example\r\nTo: freund@münchen.test\r\nSubject: to an IDN domain\r\nMessage-ID: <idn2@xn--bcher-kva.example>\r\n\r\nHallo.\r\n", "250")
+	got = w.mx.wait(t, 2)
+	if got.from != "user@xn--bcher-kva.example" || len(got.rcpts) != 1 || got.rcpts[0] != "freund@xn--mnchen-3ya.test" {
+		t.Errorf("remote MX got MAIL FROM %q, RCPT %q; want both domains in A-labels", got.from, got.rcpts)
+	}
+
 	// Someone else's address is refused in either form.
 	s.expect("MAIL FROM:<other@bücher.example> SMTPUTF8", "553 5.7.1")
 }
