@@ -330,11 +330,51 @@ func (w *Writer) WriteLiteralFrom(r io.Reader, n int64, binary bool) error {
 	if w.err != nil {
 		return w.err
 	}
-	copied, err := io.CopyN(w.bw, r, n)
-	if err != nil {
-		w.err = fmt.Errorf("imap write literal: %d of %d bytes: %w", copied, n, err)
+	// The bytes are read straight into the buffer's free space. (Copying
+	// with the buffer's ReadFrom would hand the reader to the
+	// connection's ReadFrom whenever the buffer is empty: one unbuffered
+	// write per literal, through a fresh 32 KiB copy buffer.)
+	var copied int64
+	for copied < n {
+		if w.bw.Available() == 0 {
+			if err := w.bw.Flush(); err != nil {
+				w.err = fmt.Errorf("imap write literal: %d of %d bytes: %w", copied, n, err)
+				return w.err
+			}
+		}
+		free := w.bw.AvailableBuffer()
+		k, err := r.Read(free[:min(int64(cap(free)), n-copied)])
+		w.bw.Write(free[:k]) // fits: k <= Available()
+		copied += int64(k)
+		if copied < n && err != nil {
+			w.err = fmt.Errorf("imap write literal: %d of %d bytes: %w", copied, n, err)
+			return w.err
+		}
 	}
 	return w.err
+}
+
+// Redirect makes the writer collect its output in bw until the returned
+// function is called: it
+// flushes bw into the previous buffer, makes that current again and
+// returns the writer's error. A command with a long response (FETCH of
+// many messages) collects it in a large buffer this way, so that it goes
+// out in few writes, while an idle connection keeps only its small one.
+//
+// bw is reset to write into the current buffer, and reset again to write
+// nowhere when restored, so it can go back to a pool.
+func (w *Writer) Redirect(bw *bufio.Writer) (restore func() error) {
+	prev := w.bw
+	bw.Reset(prev)
+	w.bw = bw
+	return func() error {
+		if err := bw.Flush(); err != nil && w.err == nil {
+			w.err = fmt.Errorf("imap write: %w", err)
+		}
+		bw.Reset(nil)
+		w.bw = prev
+		return w.err
+	}
 }
 
 // Flags writes a flag list "(\Seen $Forwarded)".

@@ -150,6 +150,37 @@ func TestWriteLiteralFrom(t *testing.T) {
 	}
 }
 
+// TestWriteLiteralFromLarge: a literal larger than the buffer goes out
+// whole, through the buffer, and Redirect collects output in another
+// buffer until restored.
+func TestWriteLiteralFromLarge(t *testing.T) {
+	var b strings.Builder
+	small := bufio.NewWriterSize(&b, 16)
+	w := NewWriter(small)
+	big := bufio.NewWriterSize(nil, 64)
+	restore := w.Redirect(big)
+	body := strings.Repeat("0123456789", 10)
+	w.StartUntagged()
+	w.Atom("X")
+	if err := w.WriteLiteralFrom(strings.NewReader(body), int64(len(body)), false); err != nil {
+		t.Fatal(err)
+	}
+	w.EndLine()
+	if b.Len() == 0 || big.Buffered() == 0 {
+		t.Errorf("redirected output: %d bytes out, %d in the large buffer", b.Len(), big.Buffered())
+	}
+	if err := restore(); err != nil {
+		t.Fatal(err)
+	}
+	w.Status("a", "OK", "", "done")
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if want := "* X {100}\r\n" + body + "\r\na OK done\r\n"; b.String() != want {
+		t.Errorf("got %q, want %q", b.String(), want)
+	}
+}
+
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("connection reset") }
