@@ -141,8 +141,10 @@ func copyTx(ctx context.Context, tx *sql.Tx, src int64, uids []uint32, dst int64
 	// INSERT ... SELECT copies the large columns (envelope, structure,
 	// text) inside SQLite instead of through Go memory.
 	insert, err := tx.PrepareContext(ctx, `INSERT INTO messages
-		(mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure, header_size)
-		SELECT ?, ?, ?, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure, header_size
+		(mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure,
+		 header_size, has_text)
+		SELECT ?, ?, ?, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure,
+		 header_size, has_text
 		FROM messages WHERE id = ?`)
 	if err != nil {
 		return nil, nil, err

@@ -114,8 +114,9 @@ func newAppender(ctx context.Context, tx *sql.Tx) (*appender, error) {
 		return nil, err
 	}
 	if a.insert, err = tx.PrepareContext(ctx, `INSERT INTO messages
-		(mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure, header_size)
-		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, `+headerSizeSQL("?11", "?8")+`)
+		(mailbox_id, uid, modseq, flags, keywords, internaldate, internaldate_tz, size, blob_id, envelope, structure,
+		 has_text, header_size)
+		VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, `+headerSizeSQL("?11", "?8")+`)
 		RETURNING id, header_size`); err != nil {
 		a.close()
 		return nil, err
@@ -198,13 +199,14 @@ func (a *appender) append(ctx context.Context, nm store.NewMessage) (store.Messa
 	keywords := encodeKeywords(fs.keywords)
 	uid, modseq := mb.uidnext, mb.modseq+1
 	var id, headerSize int64
+	hasText := nm.HeaderText != "" || nm.BodyText != ""
 	if err := a.insert.QueryRowContext(ctx, nm.MailboxID, uid, modseq, fs.bits, keywords,
-		date.UnixNano(), offset, nm.Size, nm.BlobID, nm.Envelope, nm.Structure).Scan(&id, &headerSize); err != nil {
+		date.UnixNano(), offset, nm.Size, nm.BlobID, nm.Envelope, nm.Structure, hasText).Scan(&id, &headerSize); err != nil {
 		return store.Message{}, err
 	}
 	// The search text goes in with the message, in the same transaction,
 	// so SEARCH never sees a message it cannot search.
-	if nm.HeaderText != "" || nm.BodyText != "" {
+	if hasText {
 		header := foldText(nm.HeaderText)
 		if _, err := a.insertText.ExecContext(ctx, id, header, foldText(nm.BodyText),
 			fieldLines(nm.HeaderText, header)); err != nil {

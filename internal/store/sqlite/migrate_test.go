@@ -13,8 +13,8 @@ import (
 	"mailport/internal/store"
 )
 
-// openAtVersion creates a database at path with the migrations up to
-// version applied, as an older mailport left it.
+// openAtVersion creates a database at path with the migrations numbered
+// up to version applied, as an older mailport left it.
 func openAtVersion(t *testing.T, path string, version int) *sql.DB {
 	t.Helper()
 	raw, err := sql.Open("sqlite", path+"?_pragma=foreign_keys(1)")
@@ -30,19 +30,21 @@ func openAtVersion(t *testing.T, path string, version int) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for v := 1; v <= version; v++ {
-		prefix := fmt.Sprintf("migrations/%04d_", v)
-		var text []byte
-		for _, n := range names {
-			if strings.HasPrefix(n, prefix) {
-				text, err = migrationFiles.ReadFile(n)
-			}
+	slices.Sort(names)
+	for _, n := range names {
+		var v int
+		if _, err := fmt.Sscanf(strings.TrimPrefix(n, "migrations/"), "%d_", &v); err != nil {
+			t.Fatalf("migration %s: %v", n, err)
 		}
-		if err != nil || text == nil {
-			t.Fatalf("migration %d: %v", v, err)
+		if v > version {
+			break
+		}
+		text, err := migrationFiles.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
 		}
 		if _, err := raw.ExecContext(ctx, string(text)); err != nil {
-			t.Fatalf("migration %d: %v", v, err)
+			t.Fatalf("migration %s: %v", n, err)
 		}
 		if _, err := raw.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, v); err != nil {
 			t.Fatal(err)
@@ -159,6 +161,41 @@ func TestMigrateFieldLines(t *testing.T) {
 	}
 	if !slices.Equal(hits, []uint32{2}) || !slices.Equal(unknown, []uint32{1}) {
 		t.Errorf("SearchHeaderField = %v, unknown %v; want [2], unknown [1]", hits, unknown)
+	}
+	if err := db.Check(ctx); err != nil {
+		t.Errorf("Check after migration: %v", err)
+	}
+}
+
+// TestMigrateHasText: migration 9 marks the messages that have search
+// text, so UnindexedUIDs lists exactly the others.
+func TestMigrateHasText(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw := openAtVersion(t, path, 8)
+	ctx := t.Context()
+	for _, q := range []string{
+		`INSERT INTO domains (id, name, created_at) VALUES (1, 'example.com', 0)`,
+		`INSERT INTO accounts (id, address, domain_id, created_at, used_bytes) VALUES (1, 'bob@example.com', 1, 0, 20)`,
+		`INSERT INTO mailboxes (id, account_id, name, uidvalidity, uidnext, highestmodseq, messages, unseen, size)
+			VALUES (1, 1, 'INBOX', 1, 3, 3, 2, 2, 20)`,
+		`INSERT INTO messages (id, mailbox_id, uid, modseq, internaldate, size, blob_id) VALUES (1, 1, 1, 2, 0, 10, 'b')`,
+		`INSERT INTO messages (id, mailbox_id, uid, modseq, internaldate, size, blob_id) VALUES (2, 1, 2, 3, 0, 10, 'c')`,
+		`INSERT INTO message_text (message_id, header, body) VALUES (1, 'subject: a', '')`,
+	} {
+		if _, err := raw.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	uids, err := db.UnindexedUIDs(ctx, 1)
+	if err != nil || !slices.Equal(uids, []uint32{2}) {
+		t.Errorf("UnindexedUIDs = %v, %v; want [2]", uids, err)
 	}
 	if err := db.Check(ctx); err != nil {
 		t.Errorf("Check after migration: %v", err)

@@ -144,10 +144,10 @@ func candidatesSQL(cols, column, confirm, needle string, mailboxID int64) (strin
 }
 
 // UnindexedUIDs returns the messages of the mailbox without a message_text
-// row, in UID order: the ones SEARCH has to read from their blobs. It is
-// one pass over the mailbox's messages with a primary-key probe each,
-// where asking the index for the messages it does have would scan their
-// whole text.
+// row, in UID order: the ones SEARCH has to read from their blobs. They
+// are the messages with has_text 0, which the partial index
+// messages_unindexed holds alone, so the answer costs an index seek
+// rather than a probe into message_text per message.
 func (db *DB) UnindexedUIDs(ctx context.Context, mailboxID int64) ([]uint32, error) {
 	var uids []uint32
 	err := db.read(ctx, func(tx *sql.Tx) error {
@@ -155,9 +155,12 @@ func (db *DB) UnindexedUIDs(ctx context.Context, mailboxID int64) ([]uint32, err
 		if _, _, err := db.mailboxExists(ctx, tx, mailboxID); err != nil {
 			return err
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT m.uid FROM messages m
-			WHERE m.mailbox_id = ? AND NOT EXISTS (SELECT 1 FROM message_text t WHERE t.message_id = m.id)
-			ORDER BY m.uid`, mailboxID)
+		unindexed, err := db.txStmt(ctx, tx, `SELECT uid FROM messages INDEXED BY messages_unindexed
+			WHERE mailbox_id = ? AND has_text = 0 ORDER BY uid`)
+		if err != nil {
+			return err
+		}
+		rows, err := unindexed.QueryContext(ctx, mailboxID)
 		if err != nil {
 			return err
 		}

@@ -359,6 +359,10 @@ func (db *DB) Check(ctx context.Context) error {
 			// The triggers keep one index row per message_text row; a
 			// difference means SEARCH misses messages or scans stale
 			// entries.
+			// messages.has_text is what UnindexedUIDs answers from.
+			{"message has_text", `
+				SELECT m.id FROM messages m
+				WHERE m.has_text != EXISTS (SELECT 1 FROM message_text t WHERE t.message_id = m.id)`},
 			{"search index", `
 				SELECT (SELECT COUNT(*) FROM message_text) || ' texts, ' ||
 				       (SELECT COUNT(*) FROM message_fts) || ' indexed'
