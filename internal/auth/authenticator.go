@@ -30,6 +30,9 @@ type Authenticator struct {
 	Limiter *Limiter
 	// Logger receives one Info line per failed login; nil discards.
 	Logger *slog.Logger
+
+	mockMu  sync.Mutex
+	mockKey []byte // the store's secret for SCRAM mock salts (mockSecret)
 }
 
 // fallbackDummyHash is a well-formed hash (zero salt, zero key) with the
@@ -119,15 +122,27 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 	}
 
 	if reason == "" {
-		if a.Limiter != nil {
-			a.Limiter.Success(remote)
-		}
-		if NeedsRehash(acct.PasswordHash) {
-			acct = a.rehash(ctx, acct, password)
+		a.succeed(remote)
+		if NeedsRehash(acct.PasswordHash) || acct.SCRAMSHA256 == "" {
+			acct = a.upgrade(ctx, acct, password)
 		}
 		return acct, nil
 	}
+	return store.Account{}, a.fail(ctx, login, reason, remote)
+}
 
+// succeed forgets remote's failures after a login by any mechanism.
+func (a *Authenticator) succeed(remote netip.Addr) {
+	if a.Limiter != nil {
+		a.Limiter.Success(remote)
+	}
+}
+
+// fail logs a failed login by any mechanism, counts it against remote
+// and sleeps its back-off, so that PLAIN and SCRAM failures cost an
+// attacker the same. It returns ErrInvalidCredentials, or the back-off's
+// interruption.
+func (a *Authenticator) fail(ctx context.Context, login, reason string, remote netip.Addr) error {
 	logged := login
 	if len(logged) > maxLoginLength {
 		logged = logged[:maxLoginLength] + "..."
@@ -136,31 +151,61 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 	if a.Limiter != nil {
 		a.Limiter.Failure(remote)
 		if err := a.Limiter.Wait(ctx, remote); err != nil {
-			return store.Account{}, fmt.Errorf("auth: back-off interrupted: %w", err)
+			return fmt.Errorf("auth: back-off interrupted: %w", err)
 		}
 	}
-	return store.Account{}, ErrInvalidCredentials
+	return ErrInvalidCredentials
 }
 
-// rehash replaces an imported (bcrypt, SHA-crypt) hash with an argon2id
-// one now that the password is known, so imported accounts end up with
-// the same hashing as the rest. The swap only happens if the stored hash
-// is still the one just verified, so a password change in between wins.
-// A failure is logged and the login still succeeds: the old hash keeps
-// working.
-func (a *Authenticator) rehash(ctx context.Context, acct store.Account, password string) store.Account {
-	h, err := HashPassword(password)
-	if err == nil {
+// upgrade brings an account's credentials up to date now that the
+// password is known: an imported (bcrypt, SHA-crypt) hash becomes an
+// argon2id one, so imported accounts end up with the same hashing as the
+// rest, and an account without a SCRAM-SHA-256 credential (made by an
+// earlier version, or imported with a hash only) gets one. The swap only
+// happens if the stored hash is still the one just verified, so a password
+// change in between wins. A failure is logged and the login still
+// succeeds: the old credentials keep working.
+func (a *Authenticator) upgrade(ctx context.Context, acct store.Account, password string) store.Account {
+	hash, scram := acct.PasswordHash, acct.SCRAMSHA256
+	var err error
+	if NeedsRehash(hash) {
+		hash, err = HashPassword(password)
+	}
+	if err == nil && scram == "" {
+		scram, err = NewSCRAMSHA256(password)
+		if errors.Is(err, ErrSCRAMPassword) {
+			// Such a password can log in with PLAIN only.
+			err = nil
+		}
+	}
+	if err == nil && (hash != acct.PasswordHash || scram != acct.SCRAMSHA256) {
 		var ok bool
-		ok, err = a.Store.ReplacePasswordHash(ctx, acct.ID, acct.PasswordHash, h)
+		ok, err = a.Store.ReplaceCredentials(ctx, acct.ID, acct.PasswordHash, hash, scram)
 		if ok {
-			acct.PasswordHash = h
+			acct.PasswordHash, acct.SCRAMSHA256 = hash, scram
 		}
 	}
 	if err != nil {
-		a.logger(ctx).Warn("auth: upgrading password hash to argon2id failed", "login", acct.Address, "account_id", acct.ID, "err", err)
+		a.logger(ctx).Warn("auth: upgrading stored credentials failed", "login", acct.Address, "account_id", acct.ID, "err", err)
 	}
 	return acct
+}
+
+// SetPassword gives acct the credentials for password: its argon2id hash
+// and its SCRAM-SHA-256 credential (none for a password SASLprep refuses,
+// which then logs in with PLAIN only). Every place that sets a password
+// uses it, so the two never belong to different passwords.
+func SetPassword(acct *store.Account, password string) error {
+	hash, err := HashPassword(password)
+	if err != nil {
+		return err
+	}
+	scram, err := NewSCRAMSHA256(password)
+	if err != nil && !errors.Is(err, ErrSCRAMPassword) {
+		return err
+	}
+	acct.PasswordHash, acct.SCRAMSHA256 = hash, scram
+	return nil
 }
 
 // PlaintextAllowed reports whether a password may be sent in the clear on

@@ -24,6 +24,38 @@ type fakeAccounts struct {
 	accounts map[string]store.Account
 	err      error // returned by every lookup when set
 	lookups  []string
+
+	swaps   []store.Account // credentials written by ReplaceCredentials
+	swapErr error
+	stale   bool // pretend the hash changed meanwhile
+}
+
+// ReplaceCredentials is the compare-and-swap the Authenticator uses to
+// upgrade credentials after a login.
+func (f *fakeAccounts) ReplaceCredentials(_ context.Context, id int64, oldHash, newHash, newSCRAM string) (bool, error) {
+	if f.swapErr != nil {
+		return false, f.swapErr
+	}
+	if f.stale {
+		return false, nil
+	}
+	for addr, a := range f.accounts {
+		if a.ID == id && a.PasswordHash == oldHash {
+			a.PasswordHash, a.SCRAMSHA256 = newHash, newSCRAM
+			f.accounts[addr] = a
+			f.swaps = append(f.swaps, a)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// InstanceSecret is a fixed key: tests compare mock salts, not the key.
+func (f *fakeAccounts) InstanceSecret(_ context.Context, name string) ([]byte, error) {
+	if name != mockSecretName {
+		return nil, store.ErrNotFound
+	}
+	return []byte("instance secret for SCRAM tests"), nil
 }
 
 func (f *fakeAccounts) GetAccountByAddress(_ context.Context, address string) (store.Account, error) {
@@ -188,57 +220,38 @@ func TestAuthenticateWithoutLimiterOrLogger(t *testing.T) {
 	}
 }
 
-// rehashStore adds the compare-and-swap the Authenticator uses to upgrade
-// imported hashes.
-type rehashStore struct {
-	fakeAccounts
-	swaps   []string // new hashes written
-	swapErr error
-	stale   bool // pretend the hash changed meanwhile
-}
-
-func (r *rehashStore) ReplacePasswordHash(_ context.Context, id int64, oldHash, newHash string) (bool, error) {
-	if r.swapErr != nil {
-		return false, r.swapErr
-	}
-	if r.stale {
-		return false, nil
-	}
-	for addr, a := range r.accounts {
-		if a.ID == id && a.PasswordHash == oldHash {
-			a.PasswordHash = newHash
-			r.accounts[addr] = a
-			r.swaps = append(r.swaps, newHash)
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-func TestAuthenticateRehashesImportedHashes(t *testing.T) {
+func TestAuthenticateUpgradesCredentials(t *testing.T) {
 	const pw = "imported pw 42"
 	bc, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
 	if err != nil {
 		t.Fatal(err)
 	}
 	sha := sha512CryptVectors[0]
+	argon := mustHash(t, pw)
+	scram, err := NewSCRAMSHA256(pw)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
-		name, hash, pw string
-		stale          bool
-		swapErr        error
-		wantSwap       bool
+		name, hash, scram, pw string
+		stale                 bool
+		swapErr               error
+		wantRehash, wantSCRAM bool // a new argon2id hash, a new SCRAM credential
 	}{
-		{"bcrypt", "{BLF-CRYPT}" + string(bc), pw, false, nil, true},
-		{"sha512-crypt", "{SHA512-CRYPT}" + sha.hash, sha.pw, false, nil, true},
-		{"argon2id is kept", mustHash(t, pw), pw, false, nil, false},
-		{"changed meanwhile", "{BLF-CRYPT}" + string(bc), pw, true, nil, false},
-		{"store error", "{BLF-CRYPT}" + string(bc), pw, false, errors.New("disk full"), false},
+		{"bcrypt", "{BLF-CRYPT}" + string(bc), "", pw, false, nil, true, true},
+		{"sha512-crypt", "{SHA512-CRYPT}" + sha.hash, "", sha.pw, false, nil, true, true},
+		{"bcrypt with SCRAM keeps SCRAM", "{BLF-CRYPT}" + string(bc), scram, pw, false, nil, true, false},
+		{"argon2id without SCRAM", argon, "", pw, false, nil, false, true},
+		{"argon2id with SCRAM is kept", argon, scram, pw, false, nil, false, false},
+		{"SASLprep refuses the password", mustHash(t, "emoji 😀 pw"), "", "emoji 😀 pw", false, nil, false, false},
+		{"changed meanwhile", "{BLF-CRYPT}" + string(bc), "", pw, true, nil, false, false},
+		{"store error", "{BLF-CRYPT}" + string(bc), "", pw, false, errors.New("disk full"), false, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			rs := &rehashStore{fakeAccounts: fakeAccounts{accounts: map[string]store.Account{
-				"imp@example.org": {ID: 5, Address: "imp@example.org", PasswordHash: c.hash, Enabled: true},
-			}}, stale: c.stale, swapErr: c.swapErr}
+			rs := &fakeAccounts{accounts: map[string]store.Account{
+				"imp@example.org": {ID: 5, Address: "imp@example.org", PasswordHash: c.hash, SCRAMSHA256: c.scram, Enabled: true},
+			}, stale: c.stale, swapErr: c.swapErr}
 			var logs bytes.Buffer
 			a := &Authenticator{Store: rs, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 			remote := netip.MustParseAddr("192.0.2.7")
@@ -246,34 +259,41 @@ func TestAuthenticateRehashesImportedHashes(t *testing.T) {
 				t.Fatalf("wrong password: %v", err)
 			}
 			if len(rs.swaps) != 0 {
-				t.Fatal("a failed login rewrote the hash")
+				t.Fatal("a failed login rewrote the credentials")
 			}
 			acct, err := a.Authenticate(context.Background(), "imp@example.org", c.pw, remote)
 			if err != nil {
-				t.Fatalf("login with the imported hash: %v", err)
+				t.Fatalf("login: %v", err)
 			}
-			stored := rs.accounts["imp@example.org"].PasswordHash
-			if !c.wantSwap {
-				if len(rs.swaps) != 0 || stored != c.hash || acct.PasswordHash != c.hash {
-					t.Fatalf("hash replaced (%v), want it kept", rs.swaps)
-				}
-				if c.swapErr != nil && !strings.Contains(logs.String(), "disk full") {
-					t.Fatalf("store error not logged: %q", logs.String())
-				}
-				return
+			stored := rs.accounts["imp@example.org"]
+			if acct.PasswordHash != stored.PasswordHash || acct.SCRAMSHA256 != stored.SCRAMSHA256 {
+				t.Fatalf("returned credentials differ from the stored ones")
 			}
-			if len(rs.swaps) != 1 || NeedsRehash(stored) || acct.PasswordHash != stored {
-				t.Fatalf("after login: stored %q, returned %q, swaps %d; want one argon2id swap", stored, acct.PasswordHash, len(rs.swaps))
+			if c.swapErr != nil && !strings.Contains(logs.String(), "disk full") {
+				t.Fatalf("store error not logged: %q", logs.String())
 			}
-			if ok, err := VerifyPassword(stored, c.pw); err != nil || !ok {
-				t.Fatalf("new hash does not verify the password: %v, %v", ok, err)
+			if got := stored.PasswordHash != c.hash; got != c.wantRehash {
+				t.Fatalf("hash replaced = %v, want %v", got, c.wantRehash)
 			}
-			// The next login uses the argon2id hash and rewrites nothing.
+			if c.wantRehash && NeedsRehash(stored.PasswordHash) {
+				t.Fatalf("new hash %q is not argon2id", stored.PasswordHash)
+			}
+			if ok, err := VerifyPassword(stored.PasswordHash, c.pw); err != nil || !ok {
+				t.Fatalf("stored hash does not verify the password: %v, %v", ok, err)
+			}
+			if got := stored.SCRAMSHA256 != c.scram; got != c.wantSCRAM {
+				t.Fatalf("SCRAM credential replaced = %v, want %v", got, c.wantSCRAM)
+			}
+			if c.wantSCRAM {
+				checkSCRAMCredential(t, stored.SCRAMSHA256, c.pw)
+			}
+			// The next login finds everything up to date.
+			n := len(rs.swaps)
 			if _, err := a.Authenticate(context.Background(), "imp@example.org", c.pw, remote); err != nil {
 				t.Fatalf("second login: %v", err)
 			}
-			if len(rs.swaps) != 1 {
-				t.Fatalf("second login rehashed again")
+			if c.swapErr == nil && !c.stale && len(rs.swaps) != n {
+				t.Fatalf("second login rewrote the credentials again")
 			}
 		})
 	}

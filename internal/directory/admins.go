@@ -138,11 +138,11 @@ func (sc *Scope) CreateAdmin(ctx context.Context, n NewAdmin) (Admin, error) {
 			return Admin{}, fmt.Errorf("admin %s: %w", login, err)
 		}
 	}
-	hash, err := sc.s.hashNewPassword(n.Password)
-	if err != nil {
+	acct := store.Account{Address: login, Enabled: true, Role: n.Role}
+	if err := sc.s.setNewPassword(&acct, n.Password); err != nil {
 		return Admin{}, fmt.Errorf("admin %s: %w", login, err)
 	}
-	a, err := sc.s.st.CreateAccount(ctx, store.Account{Address: login, PasswordHash: hash, Enabled: true, Role: n.Role}, nil)
+	a, err := sc.s.st.CreateAccount(ctx, acct, nil)
 	if err != nil {
 		return Admin{}, fmt.Errorf("create admin %s: %w", login, err)
 	}
@@ -234,7 +234,7 @@ func (sc *Scope) UpdateAdmin(ctx context.Context, login string, up AdminUpdate) 
 	}
 	if up.Password != nil || up.Enabled != nil {
 		if up.Password != nil {
-			if a.PasswordHash, err = sc.s.hashNewPassword(*up.Password); err != nil {
+			if err := sc.s.setNewPassword(&a, *up.Password); err != nil {
 				return Admin{}, fmt.Errorf("admin %s: %w", a.Address, err)
 			}
 		}

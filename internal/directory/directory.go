@@ -199,18 +199,18 @@ func (s *Service) AddUser(ctx context.Context, u NewUser) (store.Account, error)
 	if u.QuotaBytes < 0 {
 		return store.Account{}, inputErr("quota_bytes", fmt.Errorf("add user %s: %w: quota must not be negative", addr, ErrInvalidValue))
 	}
-	hash, err := s.hashNewPassword(u.Password)
-	if err != nil {
-		return store.Account{}, fmt.Errorf("add user %s: %w", addr, err)
-	}
 	role := u.Role
 	if role == "" {
 		role = store.RoleUser
 	}
-	a, err := s.st.CreateAccount(ctx, store.Account{
+	acct := store.Account{
 		Address: addr, DomainID: dom.ID, DisplayName: u.DisplayName,
-		PasswordHash: hash, QuotaBytes: u.QuotaBytes, Enabled: true, Role: role,
-	}, DefaultFolders)
+		QuotaBytes: u.QuotaBytes, Enabled: true, Role: role,
+	}
+	if err := s.setNewPassword(&acct, u.Password); err != nil {
+		return store.Account{}, fmt.Errorf("add user %s: %w", addr, err)
+	}
+	a, err := s.st.CreateAccount(ctx, acct, DefaultFolders)
 	if err != nil {
 		return store.Account{}, fmt.Errorf("add user %s: %w", addr, err)
 	}
@@ -224,26 +224,25 @@ func (s *Service) EnsureAdmin(ctx context.Context, login, password string) error
 	if _, err := s.st.GetAccountByAddress(ctx, login); err == nil {
 		return nil
 	}
-	hash, err := s.hashNewPassword(password)
-	if err != nil {
+	acct := store.Account{Address: login, Enabled: true, Role: store.RoleMasterAdmin}
+	if err := s.setNewPassword(&acct, password); err != nil {
 		return fmt.Errorf("admin %s: %w", login, err)
 	}
-	_, err = s.st.CreateAccount(ctx, store.Account{
-		Address: login, PasswordHash: hash, Enabled: true, Role: store.RoleMasterAdmin,
-	}, nil)
-	if err != nil {
+	if _, err := s.st.CreateAccount(ctx, acct, nil); err != nil {
 		return fmt.Errorf("create admin %s: %w", login, err)
 	}
 	return nil
 }
 
-// hashNewPassword hashes a password someone chose, refusing a weak one;
-// every operation calls its password input "password".
-func (s *Service) hashNewPassword(pw string) (string, error) {
+// setNewPassword gives a its credentials for a password someone chose
+// (auth.SetPassword: the argon2id hash and the SCRAM-SHA-256 credential),
+// refusing a weak one; every operation calls its password input
+// "password".
+func (s *Service) setNewPassword(a *store.Account, pw string) error {
 	if err := auth.CheckPasswordStrength(pw); err != nil {
-		return "", inputErr("password", err)
+		return inputErr("password", err)
 	}
-	return auth.HashPassword(pw)
+	return auth.SetPassword(a, pw)
 }
 
 // ListUsers lists mailbox accounts of a domain, or of all domains for "".
@@ -306,11 +305,9 @@ func (s *Service) SetPassword(ctx context.Context, login, password string) error
 	if err != nil {
 		return fmt.Errorf("login %s: %w", login, err)
 	}
-	hash, err := s.hashNewPassword(password)
-	if err != nil {
+	if err := s.setNewPassword(&a, password); err != nil {
 		return err
 	}
-	a.PasswordHash = hash
 	if err := s.st.UpdateAccount(ctx, a); err != nil {
 		return fmt.Errorf("set password of %s: %w", login, err)
 	}

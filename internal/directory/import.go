@@ -777,12 +777,13 @@ func (im *importer) hashPasswords(ctx context.Context) error {
 	for range min(runtime.GOMAXPROCS(0), 4, len(im.plaintext)) {
 		wg.Go(func() {
 			for i := range idx {
-				h, err := auth.HashPassword(im.plaintext[i])
+				var creds store.Account
+				err := auth.SetPassword(&creds, im.plaintext[i])
 				mu.Lock()
 				if err != nil && firstErr == nil {
 					firstErr = fmt.Errorf("import: hash password of %s: %w", im.batch.Accounts[i].Address, err)
 				}
-				im.batch.Accounts[i].PasswordHash = h
+				im.batch.Accounts[i].PasswordHash, im.batch.Accounts[i].SCRAMSHA256 = creds.PasswordHash, creds.SCRAMSHA256
 				mu.Unlock()
 			}
 		})

@@ -636,7 +636,7 @@ func (sc *Scope) UpdateMailbox(ctx context.Context, address string, up MailboxUp
 			after.Enabled = *up.Enabled
 		}
 		if up.Password != nil {
-			if after.PasswordHash, err = sc.s.hashNewPassword(*up.Password); err != nil {
+			if err := sc.s.setNewPassword(&after, *up.Password); err != nil {
 				return fmt.Errorf("mailbox %s: %w", addr, err)
 			}
 		}

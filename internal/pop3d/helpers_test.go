@@ -53,6 +53,26 @@ func (f *fakeStore) GetAccountByAddress(_ context.Context, address string) (stor
 	return a, nil
 }
 
+// ReplaceCredentials is where the Authenticator stores the SCRAM
+// credential it derives at a PLAIN or USER/PASS login.
+func (f *fakeStore) ReplaceCredentials(_ context.Context, id int64, oldHash, newHash, newSCRAM string) (bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for addr, a := range f.accounts {
+		if a.ID == id && a.PasswordHash == oldHash {
+			a.PasswordHash, a.SCRAMSHA256 = newHash, newSCRAM
+			f.accounts[addr] = a
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// InstanceSecret is the key for SCRAM's mock salts.
+func (f *fakeStore) InstanceSecret(context.Context, string) ([]byte, error) {
+	return []byte("pop3d test instance secret"), nil
+}
+
 func (f *fakeStore) GetMailbox(_ context.Context, accountID int64, name string) (store.Mailbox, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -29,8 +29,9 @@ type ImportBatch struct {
 }
 
 // ImportStore is the part of Store that writes many directory objects in
-// one transaction, and the compare-and-swap of a password hash the
-// Authenticator uses to upgrade an imported hash.
+// one transaction, the compare-and-swap of credentials the Authenticator
+// uses to upgrade an imported hash and add a missing SCRAM credential, and
+// the installation's secret for SCRAM's mock salts.
 type ImportStore interface {
 	// Import creates everything in b in one transaction, in dependency
 	// order: domains (with their SDR and assignment), domain aliases,
@@ -41,8 +42,12 @@ type ImportStore interface {
 	// missing domain or account); the first failure rolls back the whole
 	// batch and is returned.
 	Import(ctx context.Context, b ImportBatch) error
-	// ReplacePasswordHash sets the password hash of account id to newHash
-	// only if it is still oldHash, and reports whether it did; a hash
-	// changed meanwhile (a password change racing a login) is left alone.
-	ReplacePasswordHash(ctx context.Context, id int64, oldHash, newHash string) (bool, error)
+	// ReplaceCredentials sets the password hash of account id to newHash
+	// and its SCRAM credential to newSCRAM only if the hash is still
+	// oldHash, and reports whether it did; credentials changed meanwhile
+	// (a password change racing a login) are left alone.
+	ReplaceCredentials(ctx context.Context, id int64, oldHash, newHash, newSCRAM string) (bool, error)
+	// InstanceSecret returns a random key made once for this installation
+	// under name ("scram-mock-salt"); ErrNotFound for an unknown name.
+	InstanceSecret(ctx context.Context, name string) ([]byte, error)
 }

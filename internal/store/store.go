@@ -78,11 +78,15 @@ type Account struct {
 	DomainID     int64  // 0 for accounts without a domain
 	DisplayName  string
 	PasswordHash string // argon2id PHC (auth.HashPassword); imported {BLF-CRYPT}/{SHA512-CRYPT} until a login rehashes
-	QuotaBytes   int64  // 0 = unlimited
-	UsedBytes    int64  // maintained by the store as messages come and go
-	Enabled      bool
-	Role         Role
-	CreatedAt    time.Time
+	// SCRAMSHA256 is "{SCRAM-SHA-256}iter,salt,StoredKey,ServerKey" for
+	// SCRAM-SHA-256 logins (auth.SetPassword), or "" until a PLAIN or
+	// LOGIN login derives it.
+	SCRAMSHA256 string
+	QuotaBytes  int64 // 0 = unlimited
+	UsedBytes   int64 // maintained by the store as messages come and go
+	Enabled     bool
+	Role        Role
+	CreatedAt   time.Time
 }
 
 // Alias sends mail for Address to one or more Targets (local or external

@@ -8,14 +8,14 @@ import (
 )
 
 const accountColumns = `id, address, COALESCE(domain_id, 0), display_name, password_hash,
-	quota_bytes, used_bytes, enabled, role, created_at`
+	quota_bytes, used_bytes, enabled, role, created_at, scram_sha256`
 
 func scanAccount(row interface{ Scan(...any) error }) (store.Account, error) {
 	var a store.Account
 	var role string
 	var created int64
 	err := row.Scan(&a.ID, &a.Address, &a.DomainID, &a.DisplayName, &a.PasswordHash,
-		&a.QuotaBytes, &a.UsedBytes, &a.Enabled, &role, &created)
+		&a.QuotaBytes, &a.UsedBytes, &a.Enabled, &role, &created, &a.SCRAMSHA256)
 	a.Role = store.Role(role)
 	a.CreatedAt = fromNanos(created)
 	return a, err
@@ -38,10 +38,10 @@ func (db *DB) CreateAccount(ctx context.Context, a store.Account, folders []stor
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO accounts
-			(address, domain_id, display_name, password_hash, quota_bytes, used_bytes, enabled, role, created_at)
-			VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)`,
+			(address, domain_id, display_name, password_hash, quota_bytes, used_bytes, enabled, role, created_at, scram_sha256)
+			VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
 			a.Address, domainID, a.DisplayName, a.PasswordHash, a.QuotaBytes,
-			boolInt(a.Enabled), string(a.Role), created)
+			boolInt(a.Enabled), string(a.Role), created, a.SCRAMSHA256)
 		if err != nil {
 			return err
 		}
@@ -122,16 +122,21 @@ func domainID(ctx context.Context, tx *sql.Tx, name string) (int64, error) {
 	return id, nil
 }
 
-// UpdateAccount writes DisplayName, PasswordHash, QuotaBytes, Enabled and
-// Role of the account a.ID. Address, domain and usage are not changed.
+// UpdateAccount writes DisplayName, PasswordHash, SCRAMSHA256, QuotaBytes,
+// Enabled and Role of the account a.ID. Address, domain and usage are not
+// changed. A new PasswordHash that comes with the stored SCRAMSHA256 (a
+// caller that set the hash alone) clears the SCRAM credential: it belongs
+// to the old password, which must stop working over SCRAM too.
 func (db *DB) UpdateAccount(ctx context.Context, a store.Account) error {
 	if a.Role == "" {
 		a.Role = store.RoleUser
 	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		return execOne(ctx, tx, `UPDATE accounts SET display_name = ?, password_hash = ?,
-			quota_bytes = ?, enabled = ?, role = ? WHERE id = ?`,
-			a.DisplayName, a.PasswordHash, a.QuotaBytes, boolInt(a.Enabled), string(a.Role), a.ID)
+		// SQLite evaluates every SET expression against the old row.
+		return execOne(ctx, tx, `UPDATE accounts SET display_name = ?1, password_hash = ?2,
+			scram_sha256 = CASE WHEN scram_sha256 <> ?3 OR password_hash = ?2 THEN ?3 ELSE '' END,
+			quota_bytes = ?4, enabled = ?5, role = ?6 WHERE id = ?7`,
+			a.DisplayName, a.PasswordHash, a.SCRAMSHA256, a.QuotaBytes, boolInt(a.Enabled), string(a.Role), a.ID)
 	})
 	return wrap(err, "update account %d", a.ID)
 }

@@ -494,7 +494,7 @@ func (db *DB) QueryAccounts(ctx context.Context, q store.AccountQuery) ([]store.
 // qualifiedAccountColumns is accountColumns for a query joining accounts
 // as "a".
 const qualifiedAccountColumns = `a.id, a.address, COALESCE(a.domain_id, 0), a.display_name, a.password_hash,
-	a.quota_bytes, a.used_bytes, a.enabled, a.role, a.created_at`
+	a.quota_bytes, a.used_bytes, a.enabled, a.role, a.created_at, a.scram_sha256`
 
 // DomainStats returns per-domain storage from the counters the store
 // maintains (no scan of messages).

@@ -166,9 +166,9 @@ func importAccount(ctx context.Context, tx *sql.Tx, a store.Account, folders []s
 		created = a.CreatedAt.UnixNano()
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO accounts
-		(address, domain_id, display_name, password_hash, quota_bytes, used_bytes, enabled, role, created_at)
-		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?)`,
-		a.Address, did, a.DisplayName, a.PasswordHash, a.QuotaBytes, boolInt(a.Enabled), string(a.Role), created)
+		(address, domain_id, display_name, password_hash, quota_bytes, used_bytes, enabled, role, created_at, scram_sha256)
+		VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?)`,
+		a.Address, did, a.DisplayName, a.PasswordHash, a.QuotaBytes, boolInt(a.Enabled), string(a.Role), created, a.SCRAMSHA256)
 	if err != nil {
 		return mapErr(err)
 	}
@@ -216,11 +216,13 @@ func importAlias(ctx context.Context, tx *sql.Tx, a store.Alias) error {
 	return nil
 }
 
-// ReplacePasswordHash swaps the hash only while it is still oldHash.
-func (db *DB) ReplacePasswordHash(ctx context.Context, id int64, oldHash, newHash string) (bool, error) {
+// ReplaceCredentials swaps the hash and the SCRAM credential only while
+// the hash is still oldHash.
+func (db *DB) ReplaceCredentials(ctx context.Context, id int64, oldHash, newHash, newSCRAM string) (bool, error) {
 	var n int64
 	err := db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ? WHERE id = ? AND password_hash = ?`, newHash, id, oldHash)
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET password_hash = ?, scram_sha256 = ? WHERE id = ? AND password_hash = ?`,
+			newHash, newSCRAM, id, oldHash)
 		if err != nil {
 			return err
 		}
@@ -228,7 +230,17 @@ func (db *DB) ReplacePasswordHash(ctx context.Context, id int64, oldHash, newHas
 		return err
 	})
 	if err != nil {
-		return false, wrap(err, "replace password hash of account %d", id)
+		return false, wrap(err, "replace credentials of account %d", id)
 	}
 	return n == 1, nil
+}
+
+// InstanceSecret returns the random key migration 8 made for name.
+func (db *DB) InstanceSecret(ctx context.Context, name string) ([]byte, error) {
+	var v []byte
+	err := db.r.QueryRowContext(ctx, `SELECT value FROM instance_secrets WHERE name = ?`, name).Scan(&v)
+	if err != nil {
+		return nil, wrap(err, "instance secret %q", name)
+	}
+	return v, nil
 }

@@ -161,27 +161,3 @@ func mustDomainGet(t *testing.T, s store.Store, name string) store.Domain {
 	noErr(t, "GetDomain "+name, err)
 	return d
 }
-
-func testReplacePasswordHash(t *testing.T, s store.Store) {
-	ctx := t.Context()
-	a := mustAccount(t, s, mustDomain(t, s, "example.org"), "pw", 0)
-	old := a.PasswordHash
-	ok, err := s.ReplacePasswordHash(ctx, a.ID, "not the hash", "new1")
-	noErr(t, "ReplacePasswordHash (stale)", err)
-	if ok {
-		t.Error("ReplacePasswordHash replaced a hash that did not match")
-	}
-	ok, err = s.ReplacePasswordHash(ctx, a.ID, old, "new2")
-	noErr(t, "ReplacePasswordHash", err)
-	if !ok {
-		t.Error("ReplacePasswordHash did not replace the current hash")
-	}
-	got, err := s.GetAccount(ctx, a.ID)
-	noErr(t, "GetAccount", err)
-	if got.PasswordHash != "new2" {
-		t.Errorf("hash = %q, want new2", got.PasswordHash)
-	}
-	if ok, err := s.ReplacePasswordHash(ctx, a.ID+1000, "x", "y"); err != nil || ok {
-		t.Errorf("ReplacePasswordHash of unknown account = %v, %v; want false, nil", ok, err)
-	}
-}

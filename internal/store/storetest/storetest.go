@@ -74,7 +74,9 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Stats", testStats},
 		{"Import", testImport},
 		{"ImportAtomic", testImportAtomic},
-		{"ReplacePasswordHash", testReplacePasswordHash},
+		{"ReplaceCredentials", testReplaceCredentials},
+		{"SCRAMCredential", testSCRAMCredential},
+		{"InstanceSecret", testInstanceSecret},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
