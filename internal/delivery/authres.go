@@ -170,32 +170,3 @@ func FromAddresses(header []byte) ([]string, error) {
 	}
 	return out, nil
 }
-
-// Outbound queues the copies of a delivery for recipients outside: the
-// spooled message is there to read (Delivery.OpenRelayCopy) or to link
-// (Delivery.RelayBlob) and must be durably queued when Enqueue returns
-// nil.
-type Outbound interface {
-	Enqueue(ctx context.Context, d *Delivery) error
-}
-
-type outboundStage struct{ o Outbound }
-
-// OutboundStage returns the "outbound" stage, which hands remote,
-// forwarded and relayed recipients to o. It goes before "store": the
-// spooled blob still belongs to the delivery then, and when queueing fails
-// nothing was stored locally either, so the sender's retry duplicates
-// nothing.
-func OutboundStage(o Outbound) Stage { return outboundStage{o: o} }
-
-func (outboundStage) Name() string { return "outbound" }
-
-func (s outboundStage) Process(ctx context.Context, d *Delivery) error {
-	if !d.Envelope.HasOutbound() {
-		return nil
-	}
-	if err := s.o.Enqueue(ctx, d); err != nil {
-		return AsError(fmt.Errorf("outbound queue: %w", err))
-	}
-	return nil
-}

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +26,14 @@ import (
 type Stage interface {
 	Name() string
 	Process(ctx context.Context, d *Delivery) error
+}
+
+// Finisher is a Stage with work for the moment the message is accepted:
+// every stage has run and the local copies are stored, and the client
+// has not had its reply yet. Deliver calls Finish in stage order; an
+// error refuses the message like one from Process.
+type Finisher interface {
+	Finish(ctx context.Context, d *Delivery) error
 }
 
 // Parser parses a spooled message once at delivery (and at IMAP APPEND) and
@@ -93,6 +100,9 @@ type Envelope struct {
 	// outbound addresses (Remote, Forwarded, Relayed), by lower-cased
 	// address (SetRecipientDSN).
 	dsn map[string]RecipientDSN
+	// expanded are the RCPTs that led to several addresses and whose
+	// sender asked for an "expanded" notice (AddExpansion).
+	expanded []Success
 
 	RemoteIP netip.Addr
 	// Helo is the client's EHLO/HELO argument; ReverseName its reverse
@@ -106,38 +116,6 @@ type Envelope struct {
 	AuthUser string
 	// UTF8 says MAIL carried SMTPUTF8 (RFC 6531).
 	UTF8 bool
-}
-
-// RecipientDSN is what a client asked with RCPT about the notices for one
-// recipient (RFC 3461): NOTIFY (section 4.1) and ORCPT (section 4.2).
-type RecipientDSN struct {
-	Notify                []smtp.DSNNotify
-	OriginalRecipientType smtp.DSNAddressType
-	OriginalRecipient     string
-}
-
-// SetRecipientDSN records d for the outbound address addr, unless an
-// earlier RCPT already led to addr (an alias target named twice keeps
-// the parameters of the first).
-func (e *Envelope) SetRecipientDSN(addr string, d RecipientDSN) {
-	if d.Notify == nil && d.OriginalRecipient == "" {
-		return
-	}
-	key := strings.ToLower(addr)
-	if _, ok := e.dsn[key]; ok {
-		return
-	}
-	if e.dsn == nil {
-		e.dsn = map[string]RecipientDSN{}
-	}
-	e.dsn[key] = d
-}
-
-// RecipientDSN returns the parameters recorded for addr; ok is false when
-// its RCPT had neither NOTIFY nor ORCPT.
-func (e *Envelope) RecipientDSN(addr string) (d RecipientDSN, ok bool) {
-	d, ok = e.dsn[strings.ToLower(addr)]
-	return d, ok
 }
 
 // RelayedRecipient is a recipient sent to a fixed host (split domain
@@ -154,16 +132,17 @@ func (e *Envelope) HasOutbound() bool {
 	return len(e.Remote) > 0 || len(e.Forwarded) > 0 || len(e.Relayed) > 0
 }
 
-// AddLocal adds the local recipient lr unless its account is already a
-// recipient (one copy per mailbox however many addresses lead to it). It
-// reports whether it was added.
-func (e *Envelope) AddLocal(lr directory.LocalRecipient) bool {
+// AddLocal adds the local recipient lr, with what its RCPT asked of
+// notices (d, from Expansion.For), unless its account is already a
+// recipient (one copy per mailbox however many addresses lead to it; the
+// first RCPT's parameters stay). It reports whether it was added.
+func (e *Envelope) AddLocal(lr directory.LocalRecipient, d RecipientDSN) bool {
 	for _, r := range e.Recipients {
 		if r.Account.ID == lr.Account.ID {
 			return false
 		}
 	}
-	e.Recipients = append(e.Recipients, &Recipient{LocalRecipient: lr})
+	e.Recipients = append(e.Recipients, &Recipient{LocalRecipient: lr, DSN: d})
 	return true
 }
 
@@ -177,6 +156,10 @@ type Recipient struct {
 	// Message is the stored copy when Err is nil after "store".
 	Message store.Message
 	Err     error
+	// DSN is what the sender asked of notices for this mailbox (RFC
+	// 3461): NOTIFY=SUCCESS brings a "delivered" notice once the copy
+	// is stored (Delivery.Successes).
+	DSN RecipientDSN
 }
 
 // Delivery is one message passing through the pipeline.
@@ -351,6 +334,17 @@ func (dl *Deliverer) Deliver(ctx context.Context, d *Delivery) error {
 		if err := s.Process(ctx, d); err != nil {
 			e := AsError(err)
 			d.Log.Info("delivery refused", "stage", s.Name(), "code", e.Code, "err", err)
+			return e
+		}
+	}
+	for _, s := range stages {
+		f, ok := s.(Finisher)
+		if !ok {
+			continue
+		}
+		if err := f.Finish(ctx, d); err != nil {
+			e := AsError(err)
+			d.Log.Warn("delivery refused once every stage had run", "stage", s.Name(), "code", e.Code, "err", err)
 			return e
 		}
 	}

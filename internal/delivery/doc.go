@@ -33,7 +33,11 @@
 //     this way, as does smtpd's From check of submissions.
 //   - "outbound" (OutboundStage) goes before "store": it queues the
 //     spooled message for remote, forwarded and relayed recipients
-//     (Delivery.OpenRelayCopy leaves out Return-Path).
+//     (Delivery.OpenRelayCopy leaves out Return-Path). Once every stage
+//     has run (Finisher) it also queues the success notice of RFC 3461
+//     the delivery owes (Delivery.Successes): "delivered" for mailboxes
+//     whose NOTIFY has SUCCESS, "expanded" for aliases with several
+//     targets (Expansion), before the client hears 250.
 //   - antispam goes between "spool" and "store"; sieve right before
 //     "store": it sets Recipient.MailboxID (fileinto), Recipient.Flags,
 //     drops recipients (discard) or adds remote ones.

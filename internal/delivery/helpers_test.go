@@ -131,7 +131,7 @@ func (e *env) resolve(t *testing.T, en *Envelope, addrs ...string) {
 		}
 		en.RcptTo = append(en.RcptTo, a)
 		for _, l := range res.Local {
-			en.AddLocal(l)
+			en.AddLocal(l, RecipientDSN{})
 		}
 	}
 }

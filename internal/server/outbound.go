@@ -12,6 +12,7 @@ import (
 	"mailport/internal/delivery"
 	"mailport/internal/directory"
 	"mailport/internal/queue"
+	"mailport/internal/queue/dsn"
 	"mailport/internal/srs"
 )
 
@@ -93,6 +94,34 @@ func (o *outbound) Enqueue(ctx context.Context, d *delivery.Delivery) error {
 	return nil
 }
 
+// The "outbound" stage finds NotifySuccess by a type assertion; this
+// keeps a changed signature from turning the notices off unnoticed.
+var _ delivery.SuccessNotifier = (*outbound)(nil)
+
+// NotifySuccess queues the success notice of d (delivery.SuccessNotifier)
+// through the queue's notice builder: "delivered" for the mailboxes the
+// message was stored in, "expanded" for aliases with several targets,
+// with the header of the spooled message (without Return-Path, as sent
+// on).
+func (o *outbound) NotifySuccess(ctx context.Context, d *delivery.Delivery, succ []delivery.Success) error {
+	blobID, skip, err := d.RelayBlob()
+	if err != nil {
+		return err
+	}
+	rcpts := make([]queue.Recipient, len(succ))
+	for i, s := range succ {
+		action := dsn.Delivered
+		if s.Expanded {
+			action = dsn.Expanded
+		}
+		rcpts[i] = queue.Recipient{Address: s.Address, Success: action, Notify: s.DSN.Notify,
+			OriginalRecipientType: s.DSN.OriginalRecipientType, OriginalRecipient: s.DSN.OriginalRecipient}
+	}
+	env := d.Envelope
+	return o.q.NotifyAccepted(ctx, queue.Accepted{ID: d.ID, From: env.MailFrom, EnvelopeID: env.EnvelopeID,
+		Arrived: d.ReceivedAt, BlobID: blobID, Offset: skip, Size: d.Size - skip, Recipients: rcpts})
+}
+
 // forwardSender is the envelope sender of a forwarded copy: the null
 // sender stays null (a bounce must not cause one), a sender of our own
 // domains stays as it is (our SPF covers it), any other is rewritten with
@@ -144,7 +173,9 @@ func (l *localDelivery) deliver(ctx context.Context, from, rcpt string, body io.
 	}
 	env := &delivery.Envelope{MailFrom: from, RcptTo: []string{rcpt}, Helo: l.host, ESMTP: true}
 	for _, lr := range res.Local {
-		env.AddLocal(lr)
+		// The queue reports on this recipient itself (a "delivered"
+		// notice when its NOTIFY asks): nothing for the pipeline to do.
+		env.AddLocal(lr, delivery.RecipientDSN{})
 	}
 	return l.dl.Deliver(ctx, l.dl.NewDelivery(env, body))
 }

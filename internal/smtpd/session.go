@@ -113,9 +113,9 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if e := checkRcptDSN(opts); e != nil {
 		return s.refuse("bad_parameter", e, "rcpt", to)
 	}
-	// NOTIFY and ORCPT go with every outbound address this RCPT leads
-	// to: the address itself, or the outside targets of its alias or
-	// forwards.
+	// NOTIFY and ORCPT go with every address this RCPT leads to (the
+	// address itself, or the targets of its alias or forwards), as
+	// delivery.Expansion passes them on.
 	dsn := recipientDSN(opts)
 	if len(env.RcptTo) >= s.lim.MaxRecipients {
 		// RFC 5321 section 4.5.3.1.10: 452 for too many recipients;
@@ -184,23 +184,23 @@ func (s *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		// is sequential, so this is only a safety net).
 		return smtpErr(503, [3]int{5, 5, 1}, "transaction was reset")
 	}
-	env.RcptTo = append(env.RcptTo, to)
-	for _, l := range locals {
-		env.AddLocal(l)
+	if len(external) > 0 && s.srv.cfg.Outbound == nil {
+		s.log.Warn("alias targets outside not forwarded: no outbound queue", "rcpt", to, "external", external)
+		external = nil
 	}
-	if len(external) > 0 {
-		if s.srv.cfg.Outbound != nil {
-			env.Forwarded = appendNew(env.Forwarded, external...)
-			for _, a := range external {
-				env.SetRecipientDSN(a, dsn)
-			}
-		} else {
-			s.log.Warn("alias targets outside not forwarded: no outbound queue", "rcpt", to, "external", external)
-		}
+	x := delivery.NewExpansion(to, dsn, len(locals)+len(external)+len(res.Relay))
+	env.RcptTo = append(env.RcptTo, to)
+	env.AddExpansion(x)
+	for _, l := range locals {
+		env.AddLocal(l, x.For(l.Account.Address))
+	}
+	env.Forwarded = appendNew(env.Forwarded, external...)
+	for _, a := range external {
+		env.SetRecipientDSN(a, x.For(a))
 	}
 	for _, r := range res.Relay {
 		env.Relayed = append(env.Relayed, delivery.RelayedRecipient{Address: r.Address, Host: r.Host, Port: r.Port})
-		env.SetRecipientDSN(r.Address, dsn)
+		env.SetRecipientDSN(r.Address, x.For(r.Address))
 	}
 	s.log.Debug("rcpt to", "rcpt", to, "local", len(locals), "external", len(external), "relayed", len(res.Relay))
 	return nil
