@@ -2,6 +2,7 @@ package imapd
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"strings"
 
@@ -16,36 +17,26 @@ func (s *session) cmdLogin(cmd *wire.Command) (string, error) {
 	return s.authenticate(args.Username, args.Password)
 }
 
-// cmdAuthenticate: RFC 9051 section 6.2.2 with SASL-IR (RFC 4959); PLAIN
-// (RFC 4616) is the one mechanism.
+// cmdAuthenticate: RFC 9051 section 6.2.2 with SASL-IR (RFC 4959), for
+// PLAIN (RFC 4616) and SCRAM-SHA-256 (RFC 7677, authscram.go).
 func (s *session) cmdAuthenticate(cmd *wire.Command) (string, error) {
 	args := cmd.Args.(*wire.AuthenticateArgs)
-	if args.Mechanism != "PLAIN" {
+	if args.Mechanism != "PLAIN" && args.Mechanism != auth.SCRAMSHA256 {
 		return "", no("CANNOT", "unsupported authentication mechanism %q", args.Mechanism)
 	}
+	// SCRAM keeps the password off the wire, but follows PLAIN's rule so
+	// that no login of any kind happens in the clear.
 	if !auth.PlaintextAllowed(s.tls, s.remote) {
 		return "", no("PRIVACYREQUIRED", "authentication only over TLS")
 	}
+	if args.Mechanism == auth.SCRAMSHA256 {
+		return s.authenticateSCRAM(args.InitialResponse)
+	}
 	resp := args.InitialResponse
 	if resp == nil {
-		// RFC 9051 section 6.2.2: an empty challenge ("+ " and no
-		// base64 data) asks for the client's first response.
-		// (Writer.Continuation would put a text there.)
-		s.w.Raw("+ ")
-		s.w.EndLine()
-		if err := s.flush(); err != nil {
-			return "", errCloseConn
-		}
 		var err error
-		resp, err = s.r.ReadSASLResponse()
-		if errors.Is(err, wire.ErrSASLCancel) {
-			return "", bad("authentication cancelled")
-		}
-		if _, ok := wire.AsParseError(err); ok {
-			return "", bad("malformed authentication response")
-		}
-		if err != nil {
-			return "", errCloseConn
+		if resp, err = s.saslChallenge(nil); err != nil {
+			return "", err
 		}
 	}
 	// RFC 4616 section 2: [authzid] NUL authcid NUL passwd.
@@ -62,6 +53,29 @@ func (s *session) cmdAuthenticate(cmd *wire.Command) (string, error) {
 	return s.authenticate(authc, pw)
 }
 
+// saslChallenge sends a challenge of an AUTHENTICATE exchange and reads
+// the client's response. RFC 9051 section 6.2.2: "+ " and the base64
+// data; an empty challenge is "+ " alone (Writer.Continuation would put a
+// text there). A cancelled or malformed response is the command's BAD.
+func (s *session) saslChallenge(data []byte) ([]byte, error) {
+	s.w.Raw("+ " + base64.StdEncoding.EncodeToString(data))
+	s.w.EndLine()
+	if err := s.flush(); err != nil {
+		return nil, errCloseConn
+	}
+	resp, err := s.r.ReadSASLResponse()
+	if errors.Is(err, wire.ErrSASLCancel) {
+		return nil, bad("authentication cancelled")
+	}
+	if _, ok := wire.AsParseError(err); ok {
+		return nil, bad("malformed authentication response")
+	}
+	if err != nil {
+		return nil, errCloseConn
+	}
+	return resp, nil
+}
+
 // authenticate checks credentials and moves the session to the
 // authenticated state. RFC 9051 section 6.2.3: refuse plaintext
 // credentials without TLS (except from loopback, auth.PlaintextAllowed).
@@ -70,6 +84,12 @@ func (s *session) authenticate(login, password string) (string, error) {
 		return "", no("PRIVACYREQUIRED", "login only over TLS: use STARTTLS or port 993")
 	}
 	acct, err := s.srv.cfg.Auth.Authenticate(auth.WithLogger(s.ctx, s.log), login, password, s.remote)
+	return s.loggedIn(acct, err)
+}
+
+// loggedIn answers the outcome of a login by any mechanism and, for a
+// success, moves the session to the authenticated state.
+func (s *session) loggedIn(acct store.Account, err error) (string, error) {
 	if errors.Is(err, auth.ErrInvalidCredentials) {
 		if m := s.srv.cfg.Metrics; m != nil {
 			m.AuthFailures.WithLabelValues("imap").Inc()

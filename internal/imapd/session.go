@@ -387,7 +387,7 @@ func (s *session) capabilities() []string {
 			caps = append(caps, "STARTTLS")
 		}
 		if auth.PlaintextAllowed(s.tls, s.remote) {
-			caps = append(caps, "AUTH=PLAIN")
+			caps = append(caps, "AUTH=PLAIN", "AUTH="+auth.SCRAMSHA256)
 		} else {
 			// RFC 9051 section 6.2.3: LOGIN refused until TLS is on.
 			caps = append(caps, "LOGINDISABLED")

@@ -1,0 +1,129 @@
+package imapd
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/xdg-go/scram"
+)
+
+// scramAuth runs AUTHENTICATE SCRAM-SHA-256 with xdg-go/scram's client,
+// with the first message as SASL-IR or after an empty challenge, and
+// returns the tagged response line. A server-final message whose
+// signature the client refuses fails the test.
+func (c *testConn) scramAuth(user, pw, authz string, ir bool) string {
+	c.t.Helper()
+	client, err := scram.SHA256.NewClient(user, pw, authz)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	conv := client.NewConversation()
+	first, err := conv.Step("")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	if ir {
+		c.write("a AUTHENTICATE SCRAM-SHA-256 " + b64([]byte(first)) + "\r\n")
+	} else {
+		c.write("a AUTHENTICATE SCRAM-SHA-256\r\n")
+		c.expect("+ ")
+		c.write(b64([]byte(first)) + "\r\n")
+	}
+	for {
+		line := c.readLine()
+		data, ok := strings.CutPrefix(line, "+ ")
+		if !ok {
+			c.lastTagged = line
+			return line
+		}
+		msg, err := base64.StdEncoding.DecodeString(data)
+		if err != nil {
+			c.t.Fatalf("challenge %q: %v", line, err)
+		}
+		resp, err := conv.Step(string(msg))
+		if err != nil {
+			c.t.Fatalf("client refused %q: %v", msg, err)
+		}
+		c.write(b64([]byte(resp)) + "\r\n")
+	}
+}
+
+func TestAuthenticateSCRAM(t *testing.T) {
+	ts := newTestServer(t)
+
+	c := ts.conn()
+	c.cmd("c CAPABILITY").ok()
+	if caps := c.responses()[0]; !strings.Contains(caps, " AUTH=SCRAM-SHA-256") {
+		t.Fatalf("capabilities %q lack AUTH=SCRAM-SHA-256", caps)
+	}
+
+	for _, ir := range []bool{true, false} {
+		c := ts.conn()
+		if line := c.scramAuth(testUser, testPassword, "", ir); !strings.HasPrefix(line, "a OK [CAPABILITY ") {
+			t.Fatalf("SCRAM login (SASL-IR %v): %q", ir, line)
+		}
+		c.cmd("s SELECT INBOX").ok()
+	}
+
+	wrong := ts.conn().scramAuth(testUser, "wrong password", "", true)
+	unknown := ts.conn().scramAuth("nobody@example.org", testPassword, "", true)
+	if wrong != "a NO [AUTHENTICATIONFAILED] invalid credentials" || unknown != wrong {
+		t.Fatalf("wrong password %q, unknown user %q; want the same AUTHENTICATIONFAILED", wrong, unknown)
+	}
+	c = ts.conn()
+	c.scramAuth(testUser, testPassword, testUser2, true)
+	c.no().code("AUTHORIZATIONFAILED")
+	c.cmd("n NOOP").ok()
+
+	c = ts.conn()
+	c.write("a AUTHENTICATE SCRAM-SHA-256\r\n")
+	c.expect("+ ")
+	c.write("*\r\n")
+	c.readResponse("a").bad()
+	c.cmd("a AUTHENTICATE SCRAM-SHA-256 " + base64.StdEncoding.EncodeToString([]byte("not scram"))).bad()
+}
+
+func TestAuthenticateSCRAMNeedsTLS(t *testing.T) {
+	ts := newTestServer(t)
+	ts.poseRemote()
+	c := ts.conn()
+	c.cmd("c CAPABILITY").ok()
+	if caps := c.responses()[0]; strings.Contains(caps, "AUTH=SCRAM") {
+		t.Fatalf("SCRAM offered without TLS: %q", caps)
+	}
+	c.cmd("a AUTHENTICATE SCRAM-SHA-256").no().code("PRIVACYREQUIRED")
+	if line := ts.tlsConn().scramAuth(testUser, testPassword, "", true); !strings.HasPrefix(line, "a OK ") {
+		t.Fatalf("SCRAM over TLS from off loopback: %q", line)
+	}
+}
+
+// TestAuthenticateSCRAMCredentialLifecycle: an account without a SCRAM
+// credential (from an earlier version) gets one at its next PLAIN login,
+// and a password change replaces it.
+func TestAuthenticateSCRAMCredentialLifecycle(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := t.Context()
+	if ok, err := ts.st.ReplaceCredentials(ctx, ts.acct2.ID, ts.acct2.PasswordHash, ts.acct2.PasswordHash, ""); err != nil || !ok {
+		t.Fatalf("clearing the credential: %v, %v", ok, err)
+	}
+	if line := ts.conn().scramAuth(testUser2, testPassword, "", true); line != "a NO [AUTHENTICATIONFAILED] invalid credentials" {
+		t.Fatalf("SCRAM without a credential: %q", line)
+	}
+	ts.conn().cmd("p AUTHENTICATE PLAIN " + plain(testUser2, testPassword)).ok()
+	if line := ts.conn().scramAuth(testUser2, testPassword, "", true); !strings.HasPrefix(line, "a OK ") {
+		t.Fatalf("SCRAM after the PLAIN login filled the credential: %q", line)
+	}
+
+	const newPassword = "a new password for scram"
+	if err := ts.dir.SetPassword(ctx, testUser2, newPassword); err != nil {
+		t.Fatal(err)
+	}
+	if line := ts.conn().scramAuth(testUser2, testPassword, "", true); !strings.HasPrefix(line, "a NO ") {
+		t.Fatalf("old password after the change: %q", line)
+	}
+	if line := ts.conn().scramAuth(testUser2, newPassword, "", true); !strings.HasPrefix(line, "a OK ") {
+		t.Fatalf("new password: %q", line)
+	}
+}
