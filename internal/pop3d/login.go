@@ -71,61 +71,51 @@ func (ss *session) cmdPass(args []string) bool {
 	return ss.login(user, args[0])
 }
 
-// cmdAuth is RFC 5034 AUTH with the PLAIN mechanism (RFC 4616).
+// cmdAuth is RFC 5034 AUTH with the PLAIN (RFC 4616) and SCRAM-SHA-256
+// (RFC 7677, authscram.go) mechanisms.
 func (ss *session) cmdAuth(args []string) bool {
 	if len(args) == 0 {
 		// Before RFC 5034, clients probed with a bare AUTH to get the
 		// mechanism list (RFC 1734 era); answering it costs nothing.
 		ss.reply("+OK SASL mechanisms follow")
 		if ss.plaintextAllowed() {
-			ss.reply("PLAIN")
+			ss.reply(sasl.Plain)
+			ss.reply(auth.SCRAMSHA256)
 		}
 		ss.reply(".")
 		return false
 	}
-	if !strings.EqualFold(args[0], sasl.Plain) {
+	mech := strings.ToUpper(args[0])
+	if mech != sasl.Plain && mech != auth.SCRAMSHA256 {
 		ss.reply("-ERR unsupported SASL mechanism")
 		return ss.countError()
 	}
+	// SCRAM keeps the password off the wire, but follows PLAIN's rule so
+	// that no login of any kind happens in the clear.
 	if !ss.plaintextAllowed() {
 		return ss.refusePlaintext()
 	}
 	ss.user = ""
 
-	var encoded string
+	var resp []byte
 	if len(args) == 2 {
 		// RFC 5034 section 4: "=" stands for an empty initial response.
-		encoded = args[1]
-		if encoded == "=" {
-			encoded = ""
-		}
-	} else {
-		// RFC 5034 section 4: no initial response, so send an empty
-		// challenge and read the client's response line.
-		ss.reply("+ ")
-		if !ss.flushNow() {
-			return true
-		}
-		line, err := ss.readLine(maxAuthResponseLength)
-		if errors.Is(err, errLineTooLong) {
-			ss.reply("-ERR authentication response too long")
+		var err error
+		if resp, err = decodeSASL(args[1]); err != nil {
+			ss.reply("-ERR invalid base64 in authentication response")
 			return ss.countError()
 		}
-		if err != nil {
-			ss.endOnReadError(err)
-			return true
-		}
-		// RFC 5034 section 4: "*" cancels the exchange.
-		if line == "*" {
-			ss.reply("-ERR authentication cancelled")
-			return false
-		}
-		encoded = line
 	}
-	resp, err := base64.StdEncoding.DecodeString(encoded)
-	if err != nil {
-		ss.reply("-ERR invalid base64 in authentication response")
-		return ss.countError()
+	if mech == auth.SCRAMSHA256 {
+		return ss.authSCRAM(resp)
+	}
+	if resp == nil {
+		// RFC 5034 section 4: no initial response, so send an empty
+		// challenge and read the client's response line.
+		var ok, end bool
+		if resp, ok, end = ss.saslChallenge(nil); !ok {
+			return end
+		}
 	}
 
 	// The PLAIN message itself is decoded by go-sasl; the callback takes
@@ -152,11 +142,55 @@ func (ss *session) cmdAuth(args []string) bool {
 	return ss.login(username, password)
 }
 
+// decodeSASL decodes a client response of an AUTH exchange: base64, or
+// "=" for an empty one (RFC 5034 section 4).
+func decodeSASL(encoded string) ([]byte, error) {
+	if encoded == "=" {
+		return []byte{}, nil
+	}
+	return base64.StdEncoding.DecodeString(encoded)
+}
+
+// saslChallenge sends a challenge of an AUTH exchange ("+ " and base64,
+// RFC 5034 section 4) and reads the client's response. ok false means the
+// exchange is over, already answered, and end is cmdAuth's result.
+func (ss *session) saslChallenge(data []byte) (resp []byte, ok, end bool) {
+	ss.reply("+ %s", base64.StdEncoding.EncodeToString(data))
+	if !ss.flushNow() {
+		return nil, false, true
+	}
+	line, err := ss.readLine(maxAuthResponseLength)
+	if errors.Is(err, errLineTooLong) {
+		ss.reply("-ERR authentication response too long")
+		return nil, false, ss.countError()
+	}
+	if err != nil {
+		ss.endOnReadError(err)
+		return nil, false, true
+	}
+	// RFC 5034 section 4: "*" cancels the exchange.
+	if line == "*" {
+		ss.reply("-ERR authentication cancelled")
+		return nil, false, false
+	}
+	if resp, err = decodeSASL(line); err != nil {
+		ss.reply("-ERR invalid base64 in authentication response")
+		return nil, false, ss.countError()
+	}
+	return resp, true, false
+}
+
 // login authenticates, locks the maildrop and takes its snapshot, moving
 // to the TRANSACTION state (RFC 1939 section 4). On any failure the session
 // stays in AUTHORIZATION.
 func (ss *session) login(user, password string) bool {
 	acct, err := ss.srv.cfg.Auth.Authenticate(ss.ctx, user, password, ss.remote)
+	return ss.loggedIn(acct, err)
+}
+
+// loggedIn answers the outcome of a login by any mechanism and, for a
+// success, locks the maildrop and takes its snapshot.
+func (ss *session) loggedIn(acct store.Account, err error) bool {
 	switch {
 	case errors.Is(err, auth.ErrInvalidCredentials):
 		// RFC 3206 section 4: [AUTH] for bad credentials.

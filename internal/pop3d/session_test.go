@@ -39,8 +39,8 @@ func TestCapa(t *testing.T) {
 		wantNot  []string
 		greeting string
 	}{
-		{"loopback with TLS", nil, false, append([]string{"USER", "SASL PLAIN", "STLS"}, common...), nil, ""},
-		{"loopback without TLS", []envOption{withoutTLS}, false, append([]string{"USER", "SASL PLAIN"}, common...), []string{"STLS"}, ""},
+		{"loopback with TLS", nil, false, append([]string{"USER", "SASL PLAIN SCRAM-SHA-256", "STLS"}, common...), nil, ""},
+		{"loopback without TLS", []envOption{withoutTLS}, false, append([]string{"USER", "SASL PLAIN SCRAM-SHA-256"}, common...), []string{"STLS"}, ""},
 		{"remote before TLS", []envOption{withRemote("192.0.2.1")}, false, append([]string{"STLS"}, common...), []string{"USER", "SASL PLAIN"}, ""},
 		{"after login", nil, true, common, []string{"USER", "SASL PLAIN", "STLS"}, ""},
 	}
@@ -187,7 +187,7 @@ func TestAuthPlain(t *testing.T) {
 func TestAuthMechanismList(t *testing.T) {
 	e := newTestEnv(t)
 	c := e.dial()
-	if _, body := c.multiOK("AUTH"); !slices.Equal(body, []string{"PLAIN"}) {
+	if _, body := c.multiOK("AUTH"); !slices.Equal(body, []string{"PLAIN", "SCRAM-SHA-256"}) {
 		t.Fatalf("AUTH list %q", body)
 	}
 }

@@ -1,0 +1,130 @@
+package pop3d
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/xdg-go/scram"
+
+	"mailport/internal/auth"
+)
+
+// scramAuth runs AUTH SCRAM-SHA-256 with xdg-go/scram's client (the first
+// message as initial response or after an empty challenge) and returns
+// the final status line.
+func (c *client) scramAuth(user, pw, authz string, ir bool) string {
+	c.t.Helper()
+	cl, err := scram.SHA256.NewClient(user, pw, authz)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	conv := cl.NewConversation()
+	first, err := conv.Step("")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	b64 := base64.StdEncoding.EncodeToString
+	if ir {
+		c.send("AUTH SCRAM-SHA-256 " + b64([]byte(first)))
+	} else if l := c.cmd("AUTH SCRAM-SHA-256"); l != "+ " {
+		c.t.Fatalf("AUTH without initial response: %q, want an empty challenge", l)
+	} else {
+		c.send(b64([]byte(first)))
+	}
+	for {
+		line := c.line()
+		data, ok := strings.CutPrefix(line, "+ ")
+		if !ok {
+			return line
+		}
+		msg, err := base64.StdEncoding.DecodeString(data)
+		if err != nil {
+			c.t.Fatalf("challenge %q: %v", line, err)
+		}
+		resp, err := conv.Step(string(msg))
+		if err != nil {
+			c.t.Fatalf("client refused %q: %v", msg, err)
+		}
+		c.send(b64([]byte(resp)))
+	}
+}
+
+// scramOnce logs in with SCRAM on a connection of its own, which it
+// closes, and returns the final status line.
+func (e *testEnv) scramOnce(user, pw, authz string) string {
+	e.t.Helper()
+	c := e.dial()
+	defer c.conn.Close()
+	return c.scramAuth(user, pw, authz, true)
+}
+
+// setAlicePassword gives alice the credentials of pw, as a password
+// change does.
+func (e *testEnv) setAlicePassword(pw string) {
+	e.t.Helper()
+	e.store.mu.Lock()
+	defer e.store.mu.Unlock()
+	a := e.store.accounts["alice@example.org"]
+	if err := auth.SetPassword(&a, pw); err != nil {
+		e.t.Fatal(err)
+	}
+	e.store.accounts["alice@example.org"] = a
+}
+
+func TestAuthSCRAM(t *testing.T) {
+	e := newTestEnv(t)
+	e.addMessage(msg1)
+
+	// alice's account predates SCRAM: no credential until a PLAIN login.
+	if l := e.scramOnce("alice@example.org", alicePassword, ""); l != "-ERR [AUTH] invalid login or password" {
+		t.Fatalf("SCRAM without a credential: %q", l)
+	}
+	c := e.dial()
+	c.ok("AUTH PLAIN " + base64.StdEncoding.EncodeToString([]byte("\x00alice@example.org\x00"+alicePassword)))
+	c.ok("QUIT")
+	e.waitSessionsGone()
+
+	for _, ir := range []bool{true, false} {
+		c := e.dial()
+		if l := c.scramAuth("alice@example.org", alicePassword, "", ir); !strings.HasPrefix(l, "+OK maildrop locked and ready (1 messages") {
+			t.Fatalf("SCRAM login (initial response %v): %q", ir, l)
+		}
+		c.ok("STAT")
+		c.ok("QUIT")
+		e.waitSessionsGone()
+	}
+
+	wrong := e.scramOnce("alice@example.org", "wrong password", "")
+	unknown := e.scramOnce("nobody@example.org", alicePassword, "")
+	if wrong != "-ERR [AUTH] invalid login or password" || unknown != wrong {
+		t.Fatalf("wrong password %q, unknown user %q; want the same [AUTH] failure", wrong, unknown)
+	}
+	if l := e.scramOnce("alice@example.org", alicePassword, "admin"); l != "-ERR [AUTH] authorization identity must match the login" {
+		t.Fatalf("other authzid: %q", l)
+	}
+
+	const newPassword = "a new password for scram"
+	e.setAlicePassword(newPassword)
+	if l := e.scramOnce("alice@example.org", alicePassword, ""); !strings.HasPrefix(l, "-ERR [AUTH]") {
+		t.Fatalf("old password after the change: %q", l)
+	}
+	c = e.dial()
+	if l := c.scramAuth("alice@example.org", newPassword, "", true); !strings.HasPrefix(l, "+OK maildrop locked") {
+		t.Fatalf("new password: %q", l)
+	}
+	c.ok("QUIT")
+
+	c = e.dial()
+	if l := c.cmd("AUTH SCRAM-SHA-256"); l != "+ " {
+		t.Fatalf("AUTH: %q", l)
+	}
+	c.errResp("*", "-ERR authentication cancelled")
+	c.errResp("AUTH SCRAM-SHA-256 "+base64.StdEncoding.EncodeToString([]byte("not scram")), "-ERR malformed SCRAM-SHA-256 message")
+}
+
+func TestAuthSCRAMNeedsTLS(t *testing.T) {
+	e := newTestEnv(t, withRemote("192.0.2.1"))
+	c := e.dial()
+	c.errResp("AUTH SCRAM-SHA-256", "-ERR [AUTH] plaintext authentication requires TLS")
+}
