@@ -65,11 +65,13 @@ type searchNode struct {
 // Keys that need only the listing (flags, UIDs, sequence numbers, sizes,
 // internal dates, MODSEQ) are evaluated first; the cached parse, the
 // header and the text of a message are loaded only when a key still
-// needs them, once per message. BODY and TEXT, and as a pre-filter the
-// header keys, use the store's text index (store.Store.SearchText) for
-// the messages it holds text for; only messages the index has no text
-// for are read from their blobs, with mime.ExtractText, the function that
-// produces the indexed text, so both paths agree.
+// needs them, once per message. BODY and TEXT use the store's text index
+// (store.Store.SearchText), and the header keys its header text
+// (store.Store.SearchHeaderField), for the messages it holds text for;
+// only messages the index has no text for (or, for header keys, no text
+// of one line per field) are read from their blobs, with
+// mime.ExtractText and mime.FieldText, the functions that produce the
+// indexed text, so both paths agree.
 func searchMessages(ld *loader, msgs []message, key *wire.SearchKey, env searchEnv) ([]message, error) {
 	s := &searcher{ld: ld, env: env, msgs: msgs}
 	if len(env.Saved) > 0 {
