@@ -93,7 +93,7 @@ func TestNewSCRAMSHA256(t *testing.T) {
 	}
 }
 
-func TestNormalizeImportedSCRAM(t *testing.T) {
+func TestParseSCRAM(t *testing.T) {
 	key := base64.StdEncoding.EncodeToString(make([]byte, 32))
 	salt := "W22ZaJ0SNY7soEsUEjb6gQ=="
 	good := "{SCRAM-SHA-256}4096," + salt + "," + key + "," + key
@@ -110,19 +110,18 @@ func TestNormalizeImportedSCRAM(t *testing.T) {
 		{"short salt", "{SCRAM-SHA-256}4096,AAAA," + key + "," + key, ""},
 		{"bad base64", "{SCRAM-SHA-256}4096,%%%," + key + "," + key, ""},
 		{"extra field", good + ",x", ""},
-		{"overlong", good + strings.Repeat("A", 600), ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := NormalizeImportedSCRAM(c.in)
+			got, err := parseSCRAM(c.in)
 			if c.want == "" {
 				if !errors.Is(err, ErrMalformedHash) {
-					t.Fatalf("NormalizeImportedSCRAM(%q) = %q, %v; want ErrMalformedHash", c.in, got, err)
+					t.Fatalf("parseSCRAM(%q) = %+v, %v; want ErrMalformedHash", c.in, got, err)
 				}
 				return
 			}
-			if err != nil || got != c.want {
-				t.Fatalf("NormalizeImportedSCRAM = %q, %v; want %q", got, err, c.want)
+			if err != nil || formatSCRAM(got) != c.want {
+				t.Fatalf("parseSCRAM = %+v, %v; want %q", got, err, c.want)
 			}
 		})
 	}
