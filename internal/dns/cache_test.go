@@ -15,34 +15,17 @@ import (
 
 	"mailport/internal/dns"
 	"mailport/internal/dns/dnstest"
+	"mailport/internal/testutil"
 )
-
-// fakeClock is the Cache's clock in these tests, moved by hand.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // newCache starts a DNS server for zone answering with ttl, and a Cache
 // of the real resolver asking it.
-func newCache(t *testing.T, zone *dns.Mock, ttl uint32, size int) (*dns.Cache, *dnstest.Server, *fakeClock) {
+func newCache(t *testing.T, zone *dns.Mock, ttl uint32, size int) (*dns.Cache, *dnstest.Server, *testutil.Clock) {
 	t.Helper()
 	srv := startServer(t, zone)
 	srv.SetTTL(ttl)
 	c := dns.NewCache(dns.NewResolver([]string{srv.Addr}), size)
-	clock := &fakeClock{now: time.Unix(1_700_000_000, 0)}
+	clock := testutil.NewClock(time.Unix(1_700_000_000, 0))
 	c.SetClock(clock.Now)
 	return c, srv, clock
 }

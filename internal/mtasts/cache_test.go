@@ -10,25 +10,8 @@ import (
 
 	"mailport/internal/dns"
 	"mailport/internal/queue"
+	"mailport/internal/testutil"
 )
-
-// fakeClock is a clock the test moves.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 func policyText(mode, mx string, maxAge int) string {
 	p := &Policy{Mode: Mode(mode), MX: []string{mx}, MaxAge: time.Duration(maxAge) * time.Second}
@@ -43,7 +26,7 @@ func policyText(mode, mx string, maxAge int) string {
 func TestCacheLifecycle(t *testing.T) {
 	h := startPolicyHost(t)
 	zone := &dns.Mock{}
-	clock := &fakeClock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	c := NewCache(CacheConfig{Resolver: zone, Client: h.client(), Now: clock.Now})
 	ctx := context.Background()
 	const d = "example.test"
@@ -77,7 +60,7 @@ func TestCacheLifecycle(t *testing.T) {
 	zone.SetTXT("_mta-sts."+d, "v=STSv1; id=one")
 	wantMX("first fetch", get("first fetch"), "mx1.example.test")
 	wantFetches("first fetch", 1)
-	clock.advance(30 * time.Minute)
+	clock.Advance(30 * time.Minute)
 	wantMX("same id", get("same id"), "mx1.example.test")
 	wantFetches("same id", 1)
 
@@ -96,7 +79,7 @@ func TestCacheLifecycle(t *testing.T) {
 	wantFetches("failed fetch", 3)
 	wantMX("failed fetch not repeated at once", get("failed again"), "mx2.example.test")
 	wantFetches("failed fetch not repeated at once", 3)
-	clock.advance(DefaultRetryFailed)
+	clock.Advance(DefaultRetryFailed)
 	wantMX("failed fetch retried later", get("retry"), "mx2.example.test")
 	wantFetches("failed fetch retried later", 4)
 
@@ -106,7 +89,7 @@ func TestCacheLifecycle(t *testing.T) {
 	wantMX("lookup failure", get("lookup failure"), "mx2.example.test")
 	zone.SetFail("_mta-sts."+d, nil)
 
-	clock.advance(time.Hour) // past max_age of the id=two policy
+	clock.Advance(time.Hour) // past max_age of the id=two policy
 	if p := get("expired, no record"); p != nil {
 		t.Fatalf("expired policy still used: %+v", p)
 	}
@@ -116,7 +99,7 @@ func TestCacheLifecycle(t *testing.T) {
 	h.set(d, 200, "text/plain", policyText("enforce", "mx3.example.test", 60))
 	zone.SetTXT("_mta-sts."+d, "v=STSv1; id=three")
 	wantMX("refetch", get("refetch"), "mx3.example.test")
-	clock.advance(2 * time.Minute)
+	clock.Advance(2 * time.Minute)
 	h.set(d, 200, "text/plain", policyText("enforce", "mx4.example.test", 60))
 	wantMX("refetch after max_age, same id", get("refetch same id"), "mx4.example.test")
 

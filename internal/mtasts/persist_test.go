@@ -9,6 +9,7 @@ import (
 
 	"mailport/internal/dns"
 	"mailport/internal/queue"
+	"mailport/internal/testutil"
 )
 
 // A policy fetched before a restart still applies after it when the
@@ -19,7 +20,7 @@ import (
 func TestCacheSurvivesRestart(t *testing.T) {
 	h := startPolicyHost(t)
 	zone := &dns.Mock{}
-	clock := &fakeClock{now: time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))
 	path := filepath.Join(t.TempDir(), FileName)
 	open := func() *Cache {
 		c := NewCache(CacheConfig{Resolver: zone, Client: h.client(), Now: clock.Now, Path: path})
@@ -36,7 +37,7 @@ func TestCacheSurvivesRestart(t *testing.T) {
 
 	// Restart; the policy host now fails as an attacker would make it.
 	h.set(d, 500, "text/plain", "blocked")
-	clock.advance(time.Hour)
+	clock.Advance(time.Hour)
 	c := open()
 	if c.Len() != 1 {
 		t.Fatalf("restarted cache holds %d domains, want 1", c.Len())
@@ -59,7 +60,7 @@ func TestCacheSurvivesRestart(t *testing.T) {
 
 	// A new id whose fetch works replaces the policy, on disk too.
 	h.set(d, 200, "text/plain", policyText("testing", "mx2.example.test", 7200))
-	clock.advance(DefaultRetryFailed)
+	clock.Advance(DefaultRetryFailed)
 	if p, err := c.Get(ctx, d); err != nil || p == nil || p.Mode != ModeTesting {
 		t.Fatalf("refresh: %+v, %v", p, err)
 	}
@@ -69,7 +70,7 @@ func TestCacheSurvivesRestart(t *testing.T) {
 	}
 
 	// Past max_age the saved policy is not loaded.
-	clock.advance(2 * time.Hour)
+	clock.Advance(2 * time.Hour)
 	if n := open().Len(); n != 0 {
 		t.Fatalf("expired policy loaded: %d domains", n)
 	}

@@ -5,38 +5,18 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/emersion/go-smtp"
 
 	"mailport/internal/queue/dsn"
+	"mailport/internal/testutil"
 )
-
-// fakeClock is Config.Now under a test's control: Run's timers still run
-// in real time, but what is due, and when a message has waited long
-// enough for its delay notice, follows the clock.
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // delayEnv is a queue whose remote MX answers every RCPT with 451 4.7.1,
 // with back-off of backoff, a 4 h delay warning and a fake clock.
-func delayEnv(t *testing.T, backoff time.Duration) (*env, *fakeClock) {
+func delayEnv(t *testing.T, backoff time.Duration) (*env, *testutil.Clock) {
 	t.Helper()
 	mx := startMX(t, "127.0.0.1", 0, nil)
 	mx.rcptReply = func(string, int) error { return smtpErr(451, [3]int{4, 7, 1}, "greylisted") }
@@ -44,7 +24,7 @@ func delayEnv(t *testing.T, backoff time.Duration) (*env, *fakeClock) {
 	e := newEnv(t, mx.port)
 	e.dns.addMX("remote.test", "mx.remote.test", 10)
 	e.dns.addIP("mx.remote.test", "127.0.0.1")
-	clock := &fakeClock{now: time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2025, 3, 1, 10, 0, 0, 0, time.UTC))
 	e.cfg.Now = clock.Now
 	e.cfg.Backoff = func(int) time.Duration { return backoff }
 	e.cfg.DelayWarning = 4 * time.Hour
@@ -94,7 +74,7 @@ func TestDelayNoticeOncePerMessage(t *testing.T) {
 	}
 	noLocal(t, e, "first round")
 
-	ent = round(t, q, id, func() { clock.advance(4 * time.Hour) })
+	ent = round(t, q, id, func() { clock.Advance(4 * time.Hour) })
 	if !ent.DelayNotified {
 		t.Fatalf("no delay notice marked after 4 h: %+v", ent)
 	}
@@ -132,7 +112,7 @@ func TestDelayNoticeOncePerMessage(t *testing.T) {
 		t.Errorf("notice subject:\n%s", raw)
 	}
 
-	round(t, q, id, func() { clock.advance(2 * time.Hour) })
+	round(t, q, id, func() { clock.Advance(2 * time.Hour) })
 	noLocal(t, e, "round after the notice")
 
 	// A restart reads the mark from queue.db.
@@ -140,7 +120,7 @@ func TestDelayNoticeOncePerMessage(t *testing.T) {
 		t.Fatal(err)
 	}
 	q2 := e.open()
-	ent = round(t, q2, id, func() { clock.advance(2 * time.Hour); e.run(q2) })
+	ent = round(t, q2, id, func() { clock.Advance(2 * time.Hour); e.run(q2) })
 	if !ent.DelayNotified || ent.Recipients[0].State != Pending {
 		t.Errorf("after restart: %+v", ent)
 	}
@@ -157,7 +137,7 @@ func TestDelayNoticeSchedulesRound(t *testing.T) {
 	if want := ent.Created.Add(4 * time.Hour); !ent.NextAttempt.Equal(want) {
 		t.Errorf("next attempt %v, want the delay warning time %v", ent.NextAttempt, want)
 	}
-	ent = round(t, q, id, func() { clock.advance(4 * time.Hour) })
+	ent = round(t, q, id, func() { clock.Advance(4 * time.Hour) })
 	if !ent.DelayNotified {
 		t.Errorf("no notice at the delay warning time: %+v", ent)
 	}
@@ -202,7 +182,7 @@ func TestDelayNoticeRespectsEnvelope(t *testing.T) {
 				t.Fatal(err)
 			}
 			round(t, q, id, func() { e.run(q) })
-			ent := round(t, q, id, func() { clock.advance(5 * time.Hour) })
+			ent := round(t, q, id, func() { clock.Advance(5 * time.Hour) })
 			if ent.DelayNotified != (tc.warn > 0) {
 				t.Errorf("DelayNotified %v", ent.DelayNotified)
 			}
