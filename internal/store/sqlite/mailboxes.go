@@ -95,7 +95,7 @@ func (db *DB) CreateMailbox(ctx context.Context, accountID int64, spec store.Mai
 
 // GetMailbox returns the account's folder called name.
 func (db *DB) GetMailbox(ctx context.Context, accountID int64, name string) (store.Mailbox, error) {
-	st, err := db.readStmt(ctx, `SELECT `+mailboxColumns+` FROM mailboxes WHERE account_id = ? AND name = ?`)
+	st, err := db.reads.prepared(getMailboxSQL)
 	if err != nil {
 		return store.Mailbox{}, wrap(err, "get mailbox %q of account %d", name, accountID)
 	}

@@ -325,7 +325,7 @@ func scanFull(row interface{ Scan(...any) error }) (store.Message, error) {
 // mailboxExists reports ErrNotFound for a missing mailbox and returns its
 // message count and HIGHESTMODSEQ otherwise.
 func (db *DB) mailboxExists(ctx context.Context, tx *sql.Tx, id int64) (messages int64, modseq int64, err error) {
-	st, err := db.txStmt(ctx, tx, `SELECT messages, highestmodseq FROM mailboxes WHERE id = ?`)
+	st, err := db.reads.in(ctx, tx, mailboxExistsSQL)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -445,20 +445,21 @@ func (db *DB) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, o
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		changed, modified = nil, nil
 		var modseq, unseen int64
-		if err := tx.QueryRowContext(ctx, `SELECT highestmodseq, unseen FROM mailboxes WHERE id = ?`, mailboxID).
-			Scan(&modseq, &unseen); err != nil {
-			return err
-		}
-		get, err := tx.PrepareContext(ctx, `SELECT `+listColumns+` FROM messages WHERE mailbox_id = ? AND uid = ?`)
+		counters, err := db.writes.in(ctx, tx, flagCountersSQL)
 		if err != nil {
 			return err
 		}
-		defer get.Close()
-		set, err := tx.PrepareContext(ctx, `UPDATE messages SET flags = ?, keywords = ?, modseq = ? WHERE id = ?`)
+		if err := counters.QueryRowContext(ctx, mailboxID).Scan(&modseq, &unseen); err != nil {
+			return err
+		}
+		get, err := db.writes.in(ctx, tx, getListedSQL)
 		if err != nil {
 			return err
 		}
-		defer set.Close()
+		set, err := db.writes.in(ctx, tx, setFlagsSQL)
+		if err != nil {
+			return err
+		}
 		for _, uid := range uids {
 			var r listedRow
 			err := get.QueryRowContext(ctx, mailboxID, int64(uid)).Scan(r.dest()...)
@@ -496,8 +497,11 @@ func (db *DB) UpdateFlags(ctx context.Context, mailboxID int64, uids []uint32, o
 		if len(changed) == 0 {
 			return nil
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE mailboxes SET highestmodseq = ?, unseen = ? WHERE id = ?`,
-			modseq, unseen, mailboxID)
+		update, err := db.writes.in(ctx, tx, setFlagCountersSQL)
+		if err != nil {
+			return err
+		}
+		_, err = update.ExecContext(ctx, modseq, unseen, mailboxID)
 		return err
 	})
 	if err != nil {
@@ -603,8 +607,7 @@ func (db *DB) ChangesSince(ctx context.Context, mailboxID int64, since uint64) (
 			return err
 		}
 		c.HighestModSeq = uint64(modseq)
-		changed, err := db.txStmt(ctx, tx, `SELECT `+listColumns+` FROM messages
-			WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`)
+		changed, err := db.reads.in(ctx, tx, changedSinceSQL)
 		if err != nil {
 			return err
 		}
@@ -623,7 +626,7 @@ func (db *DB) ChangesSince(ctx context.Context, mailboxID int64, since uint64) (
 		if err := rows.Close(); err != nil {
 			return err
 		}
-		expunged, err := db.txStmt(ctx, tx, `SELECT uid FROM tombstones WHERE mailbox_id = ? AND modseq > ? ORDER BY uid`)
+		expunged, err := db.reads.in(ctx, tx, expungedSinceSQL)
 		if err != nil {
 			return err
 		}

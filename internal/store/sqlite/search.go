@@ -155,8 +155,7 @@ func (db *DB) UnindexedUIDs(ctx context.Context, mailboxID int64) ([]uint32, err
 		if _, _, err := db.mailboxExists(ctx, tx, mailboxID); err != nil {
 			return err
 		}
-		unindexed, err := db.txStmt(ctx, tx, `SELECT uid FROM messages INDEXED BY messages_unindexed
-			WHERE mailbox_id = ? AND has_text = 0 ORDER BY uid`)
+		unindexed, err := db.reads.in(ctx, tx, unindexedSQL)
 		if err != nil {
 			return err
 		}

@@ -19,7 +19,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -43,9 +42,10 @@ const busyTimeoutMS = 10000
 // DB is a mailport store in one SQLite database file. It implements
 // store.Store and is safe for concurrent use.
 type DB struct {
-	w     *sql.DB  // single writer connection; every write transaction
-	r     *sql.DB  // read-only pool
-	stmts sync.Map // query text -> *sql.Stmt on r (readStmt)
+	w      *sql.DB // single writer connection; every write transaction
+	r      *sql.DB // read-only pool
+	reads  stmtCache
+	writes stmtCache
 }
 
 var _ store.Store = (*DB)(nil)
@@ -98,7 +98,20 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		r.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	return &DB{w: w, r: r}, nil
+	reads, err := prepareAll(ctx, r, readQueries)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	writes, err := prepareAll(ctx, w, writeQueries)
+	if err != nil {
+		reads.close()
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	return &DB{w: w, r: r, reads: reads, writes: writes}, nil
 }
 
 // goSteps are the parts of migrations that SQL cannot express, by
@@ -405,7 +418,7 @@ func (db *DB) Check(ctx context.Context) error {
 // Close closes all connections. A WAL checkpoint happens as SQLite closes
 // the last connection.
 func (db *DB) Close() error {
-	serr := db.closeStmts()
+	serr := errors.Join(db.reads.close(), db.writes.close())
 	rerr := db.r.Close()
 	werr := db.w.Close()
 	if err := errors.Join(serr, rerr, werr); err != nil {
