@@ -185,6 +185,23 @@ func TestCheckFindsSearchIndexMismatch(t *testing.T) {
 	}
 }
 
+// TestCheckFindsHasTextMismatch: Check reports a message whose has_text
+// (what UnindexedUIDs answers from) disagrees with its search text.
+func TestCheckFindsHasTextMismatch(t *testing.T) {
+	db, _, inbox := setup(t)
+	ctx := t.Context()
+	m := appendText(t, db, inbox.ID, "Subject: x", "y")
+	if uids, err := db.UnindexedUIDs(ctx, inbox.ID); err != nil || len(uids) != 0 {
+		t.Fatalf("UnindexedUIDs = %v, %v; want none", uids, err)
+	}
+	if _, err := db.w.ExecContext(ctx, `UPDATE messages SET has_text = 0 WHERE id = ?`, m.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Check(ctx); err == nil || !strings.Contains(err.Error(), "has_text") {
+		t.Errorf("Check = %v, want a has_text problem", err)
+	}
+}
+
 func TestFoldText(t *testing.T) {
 	long := strings.Repeat("a", maxIndexedText-1) + "Ä" + "tail"
 	tests := []struct {
