@@ -12,10 +12,18 @@ import (
 )
 
 // ErrSCRAMMalformed is a client-first message that is not SCRAM (RFC 5802
-// section 7), or one that asks for channel binding, which mailport does
-// not offer (no -PLUS mechanism); the exchange ends without counting a
-// failed login, since no password was tried.
+// section 7); the exchange ends without counting a failed login, since no
+// password was tried.
 var ErrSCRAMMalformed = errors.New("auth: malformed SCRAM message")
+
+// ErrSCRAMChannelBinding is a client-first message whose channel binding
+// flag does not fit the mechanism and the connection (RFC 5802 section
+// 6): SCRAM-SHA-256-PLUS without "p=tls-exporter", SCRAM-SHA-256 with
+// "p", or the "y" flag of a client that supports channel binding but did
+// not see -PLUS although it was advertised, which means someone removed
+// it on the way (a downgrade). Like ErrSCRAMMalformed it ends the
+// exchange before a password is tried.
+var ErrSCRAMChannelBinding = errors.New("auth: SCRAM channel binding refused")
 
 // ErrAuthzid is an authorization identity other than the login: acting as
 // another user is not supported (RFC 5802 section 5.1 a=).
@@ -41,6 +49,7 @@ type SCRAMExchange struct {
 	ctx    context.Context
 	remote netip.Addr
 	conv   *scram.ServerConversation
+	plus   bool // the mechanism is SCRAM-SHA-256-PLUS
 
 	login  string // LoginKey of the client's username
 	acct   store.Account
@@ -49,14 +58,28 @@ type SCRAMExchange struct {
 	step   int
 }
 
-// NewSCRAMSHA256 starts a SCRAM-SHA-256 exchange for a client at remote.
-// ctx bounds the lookup and the back-off after a failure and carries the
-// logger (WithLogger).
-func (a *Authenticator) NewSCRAMSHA256(ctx context.Context, remote netip.Addr) *SCRAMExchange {
-	x := &SCRAMExchange{a: a, ctx: ctx, remote: remote}
+// NewSCRAMSHA256 starts an exchange of mech, SCRAMSHA256 or
+// SCRAMSHA256Plus (as ChannelBinding.SCRAMMechanism names it), for a
+// client at remote on a connection with channel binding cb, which the
+// caller advertised through cb.SCRAMMechanisms. ctx bounds the lookup and
+// the back-off after a failure and carries the logger (WithLogger).
+func (a *Authenticator) NewSCRAMSHA256(ctx context.Context, remote netip.Addr, mech string, cb ChannelBinding) *SCRAMExchange {
+	x := &SCRAMExchange{a: a, ctx: ctx, remote: remote, plus: mech == SCRAMSHA256Plus}
 	// NewServer only stores its arguments; it has no error to return.
 	srv, _ := scram.SHA256.NewServer(x.lookup)
-	x.conv = srv.NewConversation()
+	binding := scram.ChannelBinding{Type: scram.ChannelBindingTLSExporter, Data: cb}
+	switch {
+	case x.plus:
+		// -PLUS needs the client's binding to match the connection's;
+		// without one (cb nil) no client-first message passes.
+		x.conv = srv.NewConversationWithChannelBindingRequired(binding)
+	case cb != nil:
+		// -PLUS was advertised: "n" passes, "y" is a downgrade.
+		x.conv = srv.NewConversationWithChannelBinding(binding)
+	default:
+		// Nothing advertised: "n" and "y" pass, "p" is refused.
+		x.conv = srv.NewConversation()
+	}
 	return x
 }
 
@@ -69,8 +92,8 @@ func (x *SCRAMExchange) Account() store.Account { return x.acct }
 func (x *SCRAMExchange) Login() string { return x.login }
 
 // Next takes the client's next message and returns the server's. Errors:
-// ErrSCRAMMalformed and ErrAuthzid end the exchange at the client-first
-// message; ErrInvalidCredentials is a failed login (after its back-off);
+// ErrSCRAMMalformed, ErrSCRAMChannelBinding and ErrAuthzid end the
+// exchange at the client-first message; ErrInvalidCredentials is a failed login (after its back-off);
 // anything else is a storage failure or the back-off cut short.
 func (x *SCRAMExchange) Next(response []byte) (challenge []byte, done bool, err error) {
 	switch x.step {
@@ -99,10 +122,19 @@ func (x *SCRAMExchange) Next(response []byte) (challenge []byte, done bool, err 
 }
 
 func (x *SCRAMExchange) first(msg []byte) ([]byte, bool, error) {
+	if bound := len(msg) > 0 && msg[0] == 'p'; bound != x.plus {
+		// RFC 5802 section 6 and RFC 5801 section 5: channel binding
+		// goes with the -PLUS mechanism and only with it; the library,
+		// which does not know the mechanism, checks the flag against
+		// the binding alone.
+		return nil, true, fmt.Errorf("%w: gs2 flag %q does not fit the mechanism", ErrSCRAMChannelBinding, msg[:1])
+	}
 	out, err := x.conv.Step(string(msg))
 	switch {
 	case x.err != nil:
 		return nil, true, x.err
+	case err != nil && isBindingRefusal(out):
+		return nil, true, fmt.Errorf("%w: %v", ErrSCRAMChannelBinding, err)
 	case err != nil:
 		return nil, true, fmt.Errorf("%w: %v", ErrSCRAMMalformed, err)
 	}
@@ -114,13 +146,24 @@ func (x *SCRAMExchange) first(msg []byte) ([]byte, bool, error) {
 	return []byte(out), false, nil
 }
 
+// isBindingRefusal reports whether the library's server-error attribute
+// (RFC 5802 section 7 server-error-value) refuses the client-first
+// message's channel binding flag or type.
+func isBindingRefusal(serverError string) bool {
+	switch serverError {
+	case scram.ErrServerDoesSupportChannelBinding, scram.ErrChannelBindingNotSupported, scram.ErrUnsupportedChannelBindingType:
+		return true
+	}
+	return false
+}
+
 func (x *SCRAMExchange) final(msg []byte) ([]byte, bool, error) {
 	out, err := x.conv.Step(string(msg))
 	reason := x.reason
 	if reason == "" && (err != nil || !x.conv.Valid()) {
 		// A bad proof, or a client-final message that does not fit the
-		// exchange (nonce, channel binding), is a wrong password: it was
-		// the attempt.
+		// exchange (nonce, channel binding data other than this
+		// connection's), is a wrong password: it was the attempt.
 		reason = "wrong password"
 	}
 	if reason != "" {

@@ -18,10 +18,13 @@ func (s *session) cmdLogin(cmd *wire.Command) (string, error) {
 }
 
 // cmdAuthenticate: RFC 9051 section 6.2.2 with SASL-IR (RFC 4959), for
-// PLAIN (RFC 4616) and SCRAM-SHA-256 (RFC 7677, authscram.go).
+// PLAIN (RFC 4616) and SCRAM-SHA-256 (RFC 7677), with channel binding
+// (-PLUS) on TLS (authscram.go).
 func (s *session) cmdAuthenticate(cmd *wire.Command) (string, error) {
 	args := cmd.Args.(*wire.AuthenticateArgs)
-	if args.Mechanism != "PLAIN" && args.Mechanism != auth.SCRAMSHA256 {
+	cb := s.channelBinding()
+	scramMech, isSCRAM := cb.SCRAMMechanism(args.Mechanism)
+	if args.Mechanism != "PLAIN" && !isSCRAM {
 		return "", no("CANNOT", "unsupported authentication mechanism %q", args.Mechanism)
 	}
 	// SCRAM keeps the password off the wire, but follows PLAIN's rule so
@@ -29,8 +32,8 @@ func (s *session) cmdAuthenticate(cmd *wire.Command) (string, error) {
 	if !auth.PlaintextAllowed(s.tls, s.remote) {
 		return "", no("PRIVACYREQUIRED", "authentication only over TLS")
 	}
-	if args.Mechanism == auth.SCRAMSHA256 {
-		return s.authenticateSCRAM(args.InitialResponse)
+	if isSCRAM {
+		return s.authenticateSCRAM(scramMech, cb, args.InitialResponse)
 	}
 	resp := args.InitialResponse
 	if resp == nil {

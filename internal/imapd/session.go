@@ -387,7 +387,10 @@ func (s *session) capabilities() []string {
 			caps = append(caps, "STARTTLS")
 		}
 		if auth.PlaintextAllowed(s.tls, s.remote) {
-			caps = append(caps, "AUTH=PLAIN", "AUTH="+auth.SCRAMSHA256)
+			caps = append(caps, "AUTH=PLAIN")
+			for _, m := range s.channelBinding().SCRAMMechanisms() {
+				caps = append(caps, "AUTH="+m)
+			}
 		} else {
 			// RFC 9051 section 6.2.3: LOGIN refused until TLS is on.
 			caps = append(caps, "LOGINDISABLED")

@@ -72,21 +72,26 @@ func (ss *session) cmdPass(args []string) bool {
 }
 
 // cmdAuth is RFC 5034 AUTH with the PLAIN (RFC 4616) and SCRAM-SHA-256
-// (RFC 7677, authscram.go) mechanisms.
+// (RFC 7677) mechanisms, with channel binding (-PLUS) on TLS
+// (authscram.go).
 func (ss *session) cmdAuth(args []string) bool {
+	cb := ss.channelBinding()
 	if len(args) == 0 {
 		// Before RFC 5034, clients probed with a bare AUTH to get the
 		// mechanism list (RFC 1734 era); answering it costs nothing.
 		ss.reply("+OK SASL mechanisms follow")
 		if ss.plaintextAllowed() {
 			ss.reply(sasl.Plain)
-			ss.reply(auth.SCRAMSHA256)
+			for _, m := range cb.SCRAMMechanisms() {
+				ss.reply(m)
+			}
 		}
 		ss.reply(".")
 		return false
 	}
 	mech := strings.ToUpper(args[0])
-	if mech != sasl.Plain && mech != auth.SCRAMSHA256 {
+	scramMech, isSCRAM := cb.SCRAMMechanism(mech)
+	if mech != sasl.Plain && !isSCRAM {
 		ss.reply("-ERR unsupported SASL mechanism")
 		return ss.countError()
 	}
@@ -106,8 +111,8 @@ func (ss *session) cmdAuth(args []string) bool {
 			return ss.countError()
 		}
 	}
-	if mech == auth.SCRAMSHA256 {
-		return ss.authSCRAM(resp)
+	if isSCRAM {
+		return ss.authSCRAM(scramMech, cb, resp)
 	}
 	if resp == nil {
 		// RFC 5034 section 4: no initial response, so send an empty

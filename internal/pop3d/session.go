@@ -384,7 +384,7 @@ func (ss *session) cmdCapa(args []string) bool {
 	if ss.state == stateAuthorization {
 		if ss.plaintextAllowed() {
 			ss.reply("USER")
-			ss.reply("SASL PLAIN " + auth.SCRAMSHA256)
+			ss.reply("SASL PLAIN " + strings.Join(ss.channelBinding().SCRAMMechanisms(), " "))
 		}
 		if ss.srv.cfg.TLS != nil && !ss.tls {
 			ss.reply("STLS")

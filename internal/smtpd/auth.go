@@ -17,6 +17,16 @@ import (
 // client must authenticate (RFC 4954) before MAIL.
 type submissionSession struct {
 	*session
+	// binding is the connection's tls-exporter channel binding (RFC
+	// 9266), nil without TLS: SCRAM-SHA-256-PLUS is offered with one.
+	binding auth.ChannelBinding
+}
+
+// newSubmissionSession makes sess, of connection c, a submission session.
+func newSubmissionSession(sess *session, c *smtp.Conn) *submissionSession {
+	// A zero state (no TLS) has no completed handshake, so no binding.
+	cs, _ := c.TLSConnectionState()
+	return &submissionSession{session: sess, binding: auth.TLSChannelBinding(&cs)}
 }
 
 var _ smtp.AuthSession = (*submissionSession)(nil)
@@ -29,7 +39,8 @@ func (s *submissionSession) plaintextAllowed() bool {
 }
 
 // AuthMechanisms offers PLAIN (RFC 4616), LOGIN (which Roundcube and
-// older clients use) and SCRAM-SHA-256 (RFC 7677) only where a password
+// older clients use) and SCRAM-SHA-256 (RFC 7677), with
+// SCRAM-SHA-256-PLUS on TLS (RFC 5802 section 6), only where a password
 // may be sent; elsewhere EHLO does not list AUTH at all, and STARTTLS is
 // the way forward. SCRAM keeps the password off the wire, but follows the
 // same rule so that no login of any kind happens in the clear.
@@ -37,7 +48,7 @@ func (s *submissionSession) AuthMechanisms() []string {
 	if !s.plaintextAllowed() {
 		return nil
 	}
-	return []string{sasl.Plain, sasl.Login, auth.SCRAMSHA256}
+	return append([]string{sasl.Plain, sasl.Login}, s.binding.SCRAMMechanisms()...)
 }
 
 // errAuthzid refuses a PLAIN authorization identity other than the login.
@@ -64,13 +75,14 @@ func (s *submissionSession) Auth(mech string) (sasl.Server, error) {
 		s.authenticated(acct, mech)
 		return nil
 	}
+	if scramMech, ok := s.binding.SCRAMMechanism(mech); ok {
+		return &scramServer{s: s, mech: scramMech, x: s.srv.cfg.Auth.NewSCRAMSHA256(s.srv.ctx, s.tc.ip, scramMech, s.binding)}, nil
+	}
 	switch strings.ToUpper(mech) {
 	case sasl.Plain:
 		return sasl.NewPlainServer(check), nil
 	case sasl.Login:
 		return &loginServer{check: check}, nil
-	case auth.SCRAMSHA256:
-		return &scramServer{s: s, x: s.srv.cfg.Auth.NewSCRAMSHA256(s.srv.ctx, s.tc.ip)}, nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
 }
@@ -89,8 +101,9 @@ func (s *submissionSession) authenticated(acct store.Account, mech string) {
 // data with 235, so the server-final message goes out as a last 334
 // challenge that the client answers empty, as the exchange expects.
 type scramServer struct {
-	s *submissionSession
-	x *auth.SCRAMExchange
+	s    *submissionSession
+	mech string
+	x    *auth.SCRAMExchange
 }
 
 func (sc *scramServer) Next(response []byte) (challenge []byte, done bool, err error) {
@@ -98,13 +111,18 @@ func (sc *scramServer) Next(response []byte) (challenge []byte, done bool, err e
 	switch {
 	case errors.Is(err, auth.ErrAuthzid):
 		return nil, true, sc.s.authFailed(sc.x.Login(), errAuthzid)
+	case errors.Is(err, auth.ErrSCRAMChannelBinding):
+		// RFC 5802 section 6: the binding flag does not fit what was
+		// advertised; no password was tried. 535 5.7.8 as for any
+		// refused authentication (RFC 4954 section 6).
+		return nil, true, smtpErr(535, [3]int{5, 7, 8}, "channel binding does not fit "+sc.mech+" on this connection")
 	case errors.Is(err, auth.ErrSCRAMMalformed):
 		// As RFC 4954 section 4 answers a response it cannot decode.
-		return nil, true, smtpErr(501, [3]int{5, 5, 2}, "malformed SCRAM-SHA-256 message")
+		return nil, true, smtpErr(501, [3]int{5, 5, 2}, "malformed "+sc.mech+" message")
 	case err != nil:
 		return nil, true, sc.s.authFailed(sc.x.Login(), err)
 	case done:
-		sc.s.authenticated(sc.x.Account(), auth.SCRAMSHA256)
+		sc.s.authenticated(sc.x.Account(), sc.mech)
 	}
 	return challenge, done, nil
 }

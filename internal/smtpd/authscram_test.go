@@ -13,21 +13,27 @@ import (
 // scramClient is xdg-go/scram's client as a go-sasl sasl.Client, so that
 // go-smtp's client runs the exchange over the wire.
 type scramClient struct {
+	mech string
 	conv *scram.ClientConversation
 }
 
 func newSCRAMClient(t *testing.T, user, pw, authz string) *scramClient {
 	t.Helper()
+	return &scramClient{mech: "SCRAM-SHA-256", conv: scramUser(t, user, pw, authz).NewConversation()}
+}
+
+func scramUser(t *testing.T, user, pw, authz string) *scram.Client {
+	t.Helper()
 	c, err := scram.SHA256.NewClient(user, pw, authz)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &scramClient{conv: c.NewConversation()}
+	return c
 }
 
 func (c *scramClient) Start() (string, []byte, error) {
 	first, err := c.conv.Step("")
-	return "SCRAM-SHA-256", []byte(first), err
+	return c.mech, []byte(first), err
 }
 
 func (c *scramClient) Next(challenge []byte) ([]byte, error) {
@@ -144,4 +150,89 @@ func TestSubmissionSCRAMNeedsTLSAwayFromLoopback(t *testing.T) {
 		t.Errorf("SCRAM offered in the clear to a remote client: %q", ehlo)
 	}
 	c.cmd("AUTH SCRAM-SHA-256", 530, "5.7.0")
+}
+
+// TestSubmissionSCRAMPlus: SCRAM-SHA-256-PLUS with tls-exporter (RFC 5802
+// section 6, RFC 9266) is in EHLO's AUTH on TLS only, implicit or after
+// STARTTLS; a login bound to the connection succeeds, one bound to
+// another session fails like a wrong password, and a client that
+// supports binding but did not see -PLUS (a downgrade) is refused.
+func TestSubmissionSCRAMPlus(t *testing.T) {
+	w := newWorld(t)
+	cfg := w.config()
+	cfg.Submission = true
+	_, addr := start(t, cfg, false)
+	_, tlsAddr := start(t, cfg, true)
+
+	c := dialRaw(t, addr)
+	if ehlo := c.cmd("EHLO client.test", 250, "AUTH PLAIN LOGIN SCRAM-SHA-256"); strings.Contains(ehlo, "PLUS") {
+		t.Fatalf("-PLUS offered without TLS: %q", ehlo)
+	}
+	c.cmd("AUTH SCRAM-SHA-256-PLUS", 504, "")
+
+	dials := map[string]func() (*smtp.Client, error){
+		"implicit TLS":   func() (*smtp.Client, error) { return smtp.DialTLS(tlsAddr, clientTLS) },
+		"after STARTTLS": func() (*smtp.Client, error) { return smtp.DialStartTLS(addr, clientTLS) },
+	}
+	for name, dial := range dials {
+		t.Run(name, func(t *testing.T) {
+			login := func(mech string, conv func(cb scram.ChannelBinding, u *scram.Client) *scram.ClientConversation) (*smtp.Client, error) {
+				t.Helper()
+				c, err := dial()
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				if err := c.Hello("client.test"); err != nil {
+					t.Fatal(err)
+				}
+				if ok, mechs := c.Extension("AUTH"); !ok || mechs != "PLAIN LOGIN SCRAM-SHA-256-PLUS SCRAM-SHA-256" {
+					t.Fatalf("AUTH mechanisms %q", mechs)
+				}
+				cs, _ := c.TLSConnectionState()
+				cb, err := scram.NewTLSExporterBinding(&cs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sc := &scramClient{mech: mech, conv: conv(cb, scramUser(t, "alice@example.test", testPassword, ""))}
+				err = c.Auth(sc)
+				if err == nil && !sc.conv.Valid() {
+					t.Fatal("235 without a server signature the client checked")
+				}
+				return c, err
+			}
+
+			bound := func(cb scram.ChannelBinding, u *scram.Client) *scram.ClientConversation {
+				return u.NewConversationWithChannelBinding(cb)
+			}
+			cl, err := login("SCRAM-SHA-256-PLUS", bound)
+			if err != nil {
+				t.Fatalf("bound login: %v", err)
+			}
+			if err := cl.Mail("alice@example.test", nil); err != nil {
+				t.Fatalf("MAIL after the bound login: %v", err)
+			}
+
+			_, err = login("SCRAM-SHA-256-PLUS", func(cb scram.ChannelBinding, u *scram.Client) *scram.ClientConversation {
+				cb.Data = make([]byte, len(cb.Data))
+				return u.NewConversationWithChannelBinding(cb)
+			})
+			if smtpCode(err) != 535 || !strings.Contains(err.Error(), "authentication credentials invalid") {
+				t.Fatalf("another session's binding: %v, want 535 as for a wrong password", err)
+			}
+
+			_, err = login("SCRAM-SHA-256", func(_ scram.ChannelBinding, u *scram.Client) *scram.ClientConversation {
+				return u.NewConversationAdvertisingChannelBinding()
+			})
+			if smtpCode(err) != 535 || !strings.Contains(err.Error(), "channel binding") {
+				t.Fatalf("downgrade: %v, want 535 for the channel binding", err)
+			}
+
+			if _, err := login("SCRAM-SHA-256", func(_ scram.ChannelBinding, u *scram.Client) *scram.ClientConversation {
+				return u.NewConversation()
+			}); err != nil {
+				t.Fatalf("SCRAM-SHA-256 without binding over TLS: %v", err)
+			}
+		})
+	}
 }

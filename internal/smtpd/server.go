@@ -433,7 +433,7 @@ func (b backend) NewSession(c *smtp.Conn) (smtp.Session, error) {
 	}
 	sess.log.Debug("session", "helo", sess.helo, "tls", isTLS)
 	if b.s.cfg.Submission {
-		return &submissionSession{session: sess}, nil
+		return newSubmissionSession(sess, c), nil
 	}
 	return sess, nil
 }
