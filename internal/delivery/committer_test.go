@@ -180,7 +180,7 @@ func TestCommitterFailureAndClose(t *testing.T) {
 	if !errors.Is(err, boom) {
 		t.Errorf("store failure: got %v", err)
 	}
-	// A bad blob id fails the round at Sync, before the store.
+	// A bad blob id fails its submission at Sync, before any round.
 	_, err = c.Submit(context.Background(), []Append{inboxAppend(t, e, alice, "../../etc/passwd")})
 	if err == nil {
 		t.Error("bad blob id committed")
@@ -258,5 +258,44 @@ func TestCommitterCloseDrainsQueue(t *testing.T) {
 	}
 	if n := len(e.inbox(t, "alice@example.test")); n != 4 {
 		t.Errorf("%d stored, want 4", n)
+	}
+}
+
+// A submission whose blob cannot be made durable fails alone, before it
+// is queued, and so cannot fail the others of the round it would have
+// joined.
+func TestCommitterBadBlobFailsOnlyItsSubmission(t *testing.T) {
+	e := newEnv(t)
+	alice := e.user(t, "alice@example.test", 0)
+	g := &gatedStore{Store: e.st, gate: make(chan struct{}), entered: make(chan struct{})}
+	c := NewCommitter(g, e.blobs, nil, nil)
+	defer c.Close()
+	first := make(chan error, 1)
+	go func() {
+		_, err := c.Submit(context.Background(), []Append{inboxAppend(t, e, alice, putBlob(t, e.blobs, "first"))})
+		first <- err
+	}()
+	<-g.entered
+	good := make(chan error, 1)
+	go func() {
+		_, err := c.Submit(context.Background(), []Append{inboxAppend(t, e, alice, putBlob(t, e.blobs, "good"))})
+		good <- err
+	}()
+	waitQueued(c, 1)
+	if _, err := c.Submit(context.Background(), []Append{inboxAppend(t, e, alice, "../../etc/passwd")}); err == nil {
+		t.Error("bad blob id committed")
+	}
+	if n := c.loop.Queued(); n != 1 {
+		t.Errorf("%d submissions queued, want 1: the bad one must not be", n)
+	}
+	close(g.gate)
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	if err := <-good; err != nil {
+		t.Errorf("good submission failed beside a bad one: %v", err)
+	}
+	if n := len(e.inbox(t, "alice@example.test")); n != 2 {
+		t.Errorf("%d stored, want 2", n)
 	}
 }
