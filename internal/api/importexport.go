@@ -34,7 +34,7 @@ type importOutput struct {
 
 func (a *API) registerImportExport() {
 	o := op("exportDirectory", http.MethodGet, "/export", "Export the caller's domains, mailboxes, aliases, forwards, sender addresses, domain aliases and relay domains", "import-export")
-	o.Description = "CSV or JSON in the form POST /import reads. Password hashes are exported so mailboxes re-import with their passwords."
+	o.Description = "CSV or JSON in the form POST /import reads. Password hashes and SCRAM-SHA-256 credentials are exported so mailboxes re-import with their passwords and SCRAM logins keep working."
 	huma.Register(a.humaAPI, o, func(ctx context.Context, in *exportInput) (*exportOutput, error) {
 		kinds, err := directory.ParseKinds(in.Kinds)
 		if err != nil {
@@ -57,7 +57,8 @@ func (a *API) registerImportExport() {
 
 	o = op("importDirectory", http.MethodPost, "/import", "Import objects from CSV or JSON, all or nothing", "import-export")
 	o.Description = "Every row is checked first; if any is bad the answer is 422 with each bad row and its line in error.details, and nothing is created. " +
-		"Passwords may be plaintext or {ARGON2ID}, {BLF-CRYPT} or {SHA512-CRYPT} hashes. The body may be up to 32 MiB."
+		"Passwords may be plaintext (password) or {ARGON2ID}, {BLF-CRYPT} or {SHA512-CRYPT} hashes (password_hash), a hash optionally with " +
+		"its SCRAM-SHA-256 credential in Dovecot's {SCRAM-SHA-256}iterations,salt,StoredKey,ServerKey form (scram_sha256). The body may be up to 32 MiB."
 	o.MaxBodyBytes = directory.MaxImportBytes + 1
 	o.DefaultStatus = http.StatusOK
 	o.Errors = append(o.Errors, http.StatusUnsupportedMediaType)

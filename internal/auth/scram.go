@@ -27,9 +27,9 @@ const SCRAMSHA256 = "SCRAM-SHA-256"
 // without notice.
 const scramIterations = 100_000
 
-// Bounds on stored credentials, checked when one is read: RFC 7677
-// section 4's minimum, and a maximum that keeps a client's work per login
-// under a second.
+// Bounds on stored credentials, checked when one is read or imported:
+// RFC 7677 section 4's minimum, and a maximum that keeps a client's work
+// per login under a second.
 const (
 	minSCRAMIterations = 4096
 	maxSCRAMIterations = 2_000_000
@@ -110,6 +110,22 @@ func parseSCRAM(s string) (scram.StoredCredentials, error) {
 	}
 	c.Iters, c.Salt, c.StoredKey, c.ServerKey = iters, string(salt), keys[0], keys[1]
 	return c, nil
+}
+
+// NormalizeImportedSCRAM checks a SCRAM-SHA-256 credential brought by an
+// import (Dovecot's "{SCRAM-SHA-256}iter,salt,StoredKey,ServerKey", as an
+// export writes it) and returns the form to store in
+// store.Account.SCRAMSHA256. It is an extra credential beside a password
+// hash, never the only one: PLAIN and LOGIN need the hash.
+func NormalizeImportedSCRAM(s string) (string, error) {
+	if len(s) > maxImportedHashLen {
+		return "", fmt.Errorf("%w: longer than %d bytes", ErrMalformedHash, maxImportedHashLen)
+	}
+	c, err := parseSCRAM(s)
+	if err != nil {
+		return "", err
+	}
+	return formatSCRAM(c), nil
 }
 
 // mockSCRAM is the credential a SCRAM exchange uses for a login that has

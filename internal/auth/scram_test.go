@@ -94,6 +94,9 @@ func TestNewSCRAMSHA256(t *testing.T) {
 }
 
 func TestParseSCRAM(t *testing.T) {
+	if _, err := NormalizeImportedSCRAM("{SCRAM-SHA-256}4096," + strings.Repeat("A", 600)); !errors.Is(err, ErrMalformedHash) {
+		t.Fatalf("overlong credential: %v", err)
+	}
 	key := base64.StdEncoding.EncodeToString(make([]byte, 32))
 	salt := "W22ZaJ0SNY7soEsUEjb6gQ=="
 	good := "{SCRAM-SHA-256}4096," + salt + "," + key + "," + key
@@ -113,6 +116,10 @@ func TestParseSCRAM(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			// An import reads credentials as the exchange does.
+			if got, err := NormalizeImportedSCRAM(c.in); got != c.want || (err == nil) != (c.want != "") {
+				t.Fatalf("NormalizeImportedSCRAM(%q) = %q, %v; want %q", c.in, got, err, c.want)
+			}
 			got, err := parseSCRAM(c.in)
 			if c.want == "" {
 				if !errors.Is(err, ErrMalformedHash) {

@@ -122,9 +122,13 @@ type RelayDomainRecord struct {
 
 // MailboxRecord is a mailbox. Exports carry PasswordHash in Dovecot's
 // "{SCHEME}hash" form ({ARGON2ID}$argon2id$...), so a re-import keeps the
-// password; an import takes either Password (plaintext, strength-checked
-// and hashed) or PasswordHash ({ARGON2ID}, {BLF-CRYPT}, {SHA512-CRYPT}).
-// Enabled absent in an import means true.
+// password, and SCRAMSHA256, the SCRAM-SHA-256 credential in Dovecot's
+// "{SCRAM-SHA-256}iter,salt,StoredKey,ServerKey" form, so it keeps SCRAM
+// logins working too. An import takes either Password (plaintext,
+// strength-checked, hashed and given a SCRAM credential) or PasswordHash
+// ({ARGON2ID}, {BLF-CRYPT}, {SHA512-CRYPT}) with an optional SCRAMSHA256
+// (without one, the first PLAIN or LOGIN login makes it). Enabled absent
+// in an import means true.
 type MailboxRecord struct {
 	Address      string `json:"address"`
 	DisplayName  string `json:"display_name,omitempty"`
@@ -132,6 +136,7 @@ type MailboxRecord struct {
 	Enabled      *bool  `json:"enabled,omitempty"`
 	Password     string `json:"password,omitempty"`
 	PasswordHash string `json:"password_hash,omitempty"`
+	SCRAMSHA256  string `json:"scram_sha256,omitempty"`
 }
 
 // AliasRecord is an alias with its targets.
@@ -175,6 +180,7 @@ const exportVersion = 1
 //	                                  separated (empty: any address)
 //	mailbox         address           -                               display_name, quota_bytes (0: unlimited),
 //	                                                                  enabled (true/false), password or password_hash
+//	                                                                  (with scram_sha256, if any)
 //	alias           alias address     targets, space-separated        -
 //	sender_address  mailbox address   the address it may send as      -
 //	forward         mailbox address   the forward's target address    keep_copy (true/false)
@@ -186,7 +192,7 @@ const exportVersion = 1
 // name in any order and may leave out columns it does not use; a cell
 // that does not apply to its row's kind must be empty. Lists in a cell
 // may be separated by spaces, commas or semicolons.
-var csvColumns = []string{"kind", "name", "target", "host", "port", "display_name", "quota_bytes", "enabled", "keep_copy", "password", "password_hash"}
+var csvColumns = []string{"kind", "name", "target", "host", "port", "display_name", "quota_bytes", "enabled", "keep_copy", "password", "password_hash", "scram_sha256"}
 
 // Export writes the objects of the given kinds (nil: all) that the
 // principal administers: everything for a MasterAdmin; a DomainAdmin's
@@ -317,9 +323,16 @@ func (out *ExportData) addAccount(ctx context.Context, st store.Store, a store.A
 			// import fail, so say which one.
 			return fmt.Errorf("export: mailbox %s: stored password hash: %w", a.Address, err)
 		}
+		// A SCRAM credential mailport cannot read is one no login
+		// uses (the exchange treats it as missing); it stays behind
+		// rather than make the re-import fail.
+		scram, err := auth.NormalizeImportedSCRAM(a.SCRAMSHA256)
+		if err != nil {
+			scram = ""
+		}
 		enabled := a.Enabled
 		out.Mailboxes = append(out.Mailboxes, MailboxRecord{
-			Address: a.Address, DisplayName: a.DisplayName, QuotaBytes: a.QuotaBytes, Enabled: &enabled, PasswordHash: h,
+			Address: a.Address, DisplayName: a.DisplayName, QuotaBytes: a.QuotaBytes, Enabled: &enabled, PasswordHash: h, SCRAMSHA256: scram,
 		})
 	}
 	if want(KindSenderAddress) {
@@ -382,6 +395,7 @@ func (d ExportData) csv() ([]byte, error) {
 		row(KindMailbox, map[string]string{
 			"name": r.Address, "display_name": r.DisplayName, "quota_bytes": strconv.FormatInt(r.QuotaBytes, 10),
 			"enabled": strconv.FormatBool(r.Enabled == nil || *r.Enabled), "password_hash": r.PasswordHash,
+			"scram_sha256": r.SCRAMSHA256,
 		})
 	}
 	for _, r := range d.Aliases {

@@ -615,6 +615,16 @@ func (im *importer) checkMailbox(r *importRow) error {
 	default:
 		return bad("a mailbox needs a password or a password_hash")
 	}
+	if m.SCRAMSHA256 != "" {
+		if m.Password != "" {
+			// The plaintext gets a credential of its own; another one
+			// could belong to a different password.
+			return bad("scram_sha256 goes with password_hash, not with password")
+		}
+		if acct.SCRAMSHA256, err = auth.NormalizeImportedSCRAM(m.SCRAMSHA256); err != nil {
+			return bad("scram_sha256: %v", err)
+		}
+	}
 	if im.limited {
 		if err := im.limit(im.limits.MaxMailboxes, im.usage.Mailboxes+int64(im.counts.Mailboxes), "mailboxes"); err != nil {
 			return err

@@ -194,7 +194,7 @@ func TestExportWipeImport(t *testing.T) {
 		t.Fatalf("bob's export differs from the master's although bob administers everything there:\n%s\n%s", csvBob, csvMaster)
 	}
 	t.Logf("CSV export:\n%s", csvBob)
-	for _, s := range []string{`'=HYPERLINK`, "{ARGON2ID}$argon2id$v=19$", "kind,name,target,host,port,display_name,quota_bytes,enabled,keep_copy,password,password_hash\r\n"} {
+	for _, s := range []string{`'=HYPERLINK`, "{ARGON2ID}$argon2id$v=19$", "{SCRAM-SHA-256}100000,", "kind,name,target,host,port,display_name,quota_bytes,enabled,keep_copy,password,password_hash,scram_sha256\r\n"} {
 		if !bytes.Contains(csvBob, []byte(s)) {
 			t.Errorf("CSV export lacks %q", s)
 		}
@@ -241,8 +241,13 @@ func TestExportWipeImport(t *testing.T) {
 			if got := export(t, master, directory.FormatJSON); !bytes.Equal(got, jsonMaster) {
 				t.Fatalf("JSON export after import differs:\n%s\nwant\n%s", got, jsonMaster)
 			}
-			// Passwords survived: the hashes were carried, not reset.
+			// Passwords survived: the hashes and SCRAM credentials were
+			// carried, not reset (SCRAM first: a PLAIN login would make a
+			// missing credential).
 			auth := &authCheck{st: l.st}
+			if _, err := auth.scramLogin(ctx, "ben@acme.example", mbPW); err != nil {
+				t.Fatalf("SCRAM login after import: %v", err)
+			}
 			if _, err := auth.login(ctx, "ann@acme.example", mbPW); err != nil {
 				t.Fatalf("login after import: %v", err)
 			}
@@ -541,9 +546,9 @@ func TestParseKinds(t *testing.T) {
 	master := f.as(t, "admin")
 	b, err := master.Export(t.Context(), directory.FormatCSV, []directory.Kind{directory.KindDomainAlias})
 	mustDo(t, "Export domain aliases", err)
-	want := "kind,name,target,host,port,display_name,quota_bytes,enabled,keep_copy,password,password_hash\r\n" +
-		"domain_alias,a-alias.example,a.example,,,,,,,,\r\n" +
-		"domain_alias,b-alias.example,b.example,,,,,,,,\r\n"
+	want := "kind,name,target,host,port,display_name,quota_bytes,enabled,keep_copy,password,password_hash,scram_sha256\r\n" +
+		"domain_alias,a-alias.example,a.example,,,,,,,,,\r\n" +
+		"domain_alias,b-alias.example,b.example,,,,,,,,,\r\n"
 	if string(b) != want {
 		t.Fatalf("export of domain aliases:\n%q\nwant\n%q", b, want)
 	}

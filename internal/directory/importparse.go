@@ -24,7 +24,7 @@ var csvKindColumns = map[Kind][]string{
 	KindDomain:        {"host", "port"},
 	KindDomainAlias:   {"target"},
 	KindRelayDomain:   {"target", "host", "port"},
-	KindMailbox:       {"display_name", "quota_bytes", "enabled", "password", "password_hash"},
+	KindMailbox:       {"display_name", "quota_bytes", "enabled", "password", "password_hash", "scram_sha256"},
 	KindAlias:         {"target"},
 	KindSenderAddress: {"target"},
 	KindForward:       {"target", "keep_copy"},
@@ -204,6 +204,7 @@ func csvRow(line int, cols map[string]int, width int, rec []string) *importRow {
 		row.mailbox = MailboxRecord{
 			Address: row.name, DisplayName: cell("display_name"), QuotaBytes: num("quota_bytes"),
 			Enabled: flag("enabled"), Password: cell("password"), PasswordHash: cell("password_hash"),
+			SCRAMSHA256: cell("scram_sha256"),
 		}
 	case KindAlias:
 		row.alias = AliasRecord{Address: row.name, Targets: splitList(cell("target"))}

@@ -15,7 +15,7 @@ const suite = browserSuite();
 const accounts = () => suite.server.accounts;
 
 // The header of a CSV export (directory.csvColumns).
-const csvHeader = 'kind,name,target,host,port,display_name,quota_bytes,enabled,keep_copy,password,password_hash';
+const csvHeader = 'kind,name,target,host,port,display_name,quota_bytes,enabled,keep_copy,password,password_hash,scram_sha256';
 
 async function open(account, viewport = viewports.desktop) {
   const page = await suite.open(viewport);
@@ -53,7 +53,8 @@ describe('import and export', { skip: skipReason }, () => {
     const lines = text.trimEnd().split(/\r?\n/);
     assert.equal(lines[0], csvHeader);
     assert.ok(lines.some((l) => l.startsWith('domain,example.test,')), text);
-    assert.ok(lines.some((l) => l.startsWith('mailbox,alice@example.test,')), text);
+    // The mailbox row carries its SCRAM-SHA-256 credential beside the hash.
+    assert.ok(lines.some((l) => l.startsWith('mailbox,alice@example.test,') && l.includes('{SCRAM-SHA-256}')), text);
     assert.ok(!text.includes('other.test'), 'only the domain admin’s own domain is exported');
     await page.getByRole('status').filter({ hasText: 'mailport-export.csv' }).waitFor();
 

@@ -273,7 +273,7 @@ export type paths = {
         };
         /**
          * Export the caller's domains, mailboxes, aliases, forwards, sender addresses, domain aliases and relay domains
-         * @description CSV or JSON in the form POST /import reads. Password hashes are exported so mailboxes re-import with their passwords.
+         * @description CSV or JSON in the form POST /import reads. Password hashes and SCRAM-SHA-256 credentials are exported so mailboxes re-import with their passwords and SCRAM logins keep working.
          */
         get: operations["exportDirectory"];
         put?: never;
@@ -334,7 +334,7 @@ export type paths = {
         put?: never;
         /**
          * Import objects from CSV or JSON, all or nothing
-         * @description Every row is checked first; if any is bad the answer is 422 with each bad row and its line in error.details, and nothing is created. Passwords may be plaintext or {ARGON2ID}, {BLF-CRYPT} or {SHA512-CRYPT} hashes. The body may be up to 32 MiB.
+         * @description Every row is checked first; if any is bad the answer is 422 with each bad row and its line in error.details, and nothing is created. Passwords may be plaintext (password) or {ARGON2ID}, {BLF-CRYPT} or {SHA512-CRYPT} hashes (password_hash), a hash optionally with its SCRAM-SHA-256 credential in Dovecot's {SCRAM-SHA-256}iterations,salt,StoredKey,ServerKey form (scram_sha256). The body may be up to 32 MiB.
          */
         post: operations["importDirectory"];
         delete?: never;
