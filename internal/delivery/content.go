@@ -49,7 +49,7 @@ func (d *Delivery) Content(ctx context.Context) (Source, error) {
 		return nil, ErrorTooLarge(fmt.Errorf("message over %d octets", max))
 	}
 	if len(head) <= memBufferBytes {
-		d.buffer = memBuffer{bytes.NewReader(head)}
+		d.buffer = newMemBuffer(head)
 		return d.buffer, nil
 	}
 	f, err := os.CreateTemp(dir, "mailport-delivery-*")
@@ -86,8 +86,14 @@ type contentBuffer interface {
 	io.Closer
 }
 
-// memBuffer is an in-memory contentBuffer.
-type memBuffer struct{ *bytes.Reader }
+// memBuffer is an in-memory contentBuffer; data is its content, which
+// "spool" writes and parses without reading it through the Reader.
+type memBuffer struct {
+	*bytes.Reader
+	data []byte
+}
+
+func newMemBuffer(b []byte) memBuffer { return memBuffer{Reader: bytes.NewReader(b), data: b} }
 
 func (memBuffer) Close() error { return nil }
 
@@ -194,7 +200,7 @@ func (d *Delivery) DropHeaderFields(ctx context.Context, drop func(name, value s
 		if err != nil {
 			return 0, ErrorLocal(fmt.Errorf("rewrite buffered message: %w", err))
 		}
-		nb = memBuffer{bytes.NewReader(append(b, body...))}
+		nb = newMemBuffer(append(b, body...))
 	} else {
 		dir := ""
 		if d.dl != nil {

@@ -13,7 +13,8 @@ import (
 
 // spoolStage writes Delivery.Header and the content stream into one blob
 // while the stream is read (nothing is buffered in memory), then parses
-// that blob once.
+// that blob once. Content a stage already holds in memory is parsed from
+// there while the blob is written and fsynced.
 type spoolStage struct {
 	blobs  *blob.Store
 	parser Parser
@@ -23,8 +24,19 @@ func (spoolStage) Name() string { return "spool" }
 
 func (s spoolStage) Process(ctx context.Context, d *Delivery) error {
 	var content io.Reader
+	var parsed <-chan parseOutcome
 	switch {
 	case d.buffer != nil:
+		if mb, ok := d.buffer.(memBuffer); ok {
+			// The blob will hold exactly these bytes: parse them while
+			// Put waits for its fsync, instead of after it from the
+			// reopened file.
+			whole := make([]byte, 0, len(d.Header)+len(mb.data))
+			whole = append(append(whole, d.Header...), mb.data...)
+			parsed = s.parseAsync(whole)
+			content = bytes.NewReader(whole[len(d.Header):])
+			break
+		}
 		// A stage read the content already; its copy is the source.
 		src, err := d.Content(ctx)
 		if err != nil {
@@ -51,20 +63,44 @@ func (s spoolStage) Process(ctx context.Context, d *Delivery) error {
 		return AsError(fmt.Errorf("spool: %w", err))
 	}
 	d.BlobID, d.Size = id, size
-	f, err := s.blobs.Open(id)
-	if err != nil {
-		return ErrorLocal(fmt.Errorf("spool: reopen for parsing: %w", err))
+	var out parseOutcome
+	if parsed != nil {
+		out = <-parsed
+	} else {
+		f, err := s.blobs.Open(id)
+		if err != nil {
+			return ErrorLocal(fmt.Errorf("spool: reopen for parsing: %w", err))
+		}
+		defer f.Close()
+		out.parsed, out.err = s.parser.Parse(f)
 	}
-	defer f.Close()
-	parsed, err := s.parser.Parse(f)
-	if err != nil {
+	if out.err != nil {
 		// Mail is accepted as it is: a message the parser cannot
 		// handle is stored without a cached structure rather than lost.
-		d.Log.Warn("message not parsed; stored without cached structure", "err", err)
+		d.Log.Warn("message not parsed; stored without cached structure", "err", out.err)
 		return nil
 	}
-	d.Parsed = parsed
+	d.Parsed = out.parsed
 	return nil
+}
+
+// parseOutcome is what the Parser returned.
+type parseOutcome struct {
+	parsed Parsed
+	err    error
+}
+
+// parseAsync parses msg, the whole blob as it will be stored, in its own
+// goroutine; the channel gets the one outcome. msg must not change until
+// then. The goroutine ends by itself: msg is in memory and bounded
+// (memBufferBytes plus the trace fields).
+func (s spoolStage) parseAsync(msg []byte) <-chan parseOutcome {
+	c := make(chan parseOutcome, 1)
+	go func() {
+		p, err := s.parser.Parse(bytes.NewReader(msg))
+		c <- parseOutcome{p, err}
+	}()
+	return c
 }
 
 // endReader notes when its reader reports EOF: the end of the client's
