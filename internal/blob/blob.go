@@ -1,8 +1,11 @@
 // Package blob stores message bodies as files under one directory.
 //
 // A blob is written to a temp file, fsynced and renamed into place; the
-// fsync of the directory that makes the rename durable is left to Sync so
-// that a batch of deliveries (group commit) shares one fsync per directory.
+// fsync of the directory that makes the rename durable is left to Sync, so
+// the caller syncs before it commits the row naming the blob and decides
+// how syncs are shared: the queue's group commit syncs a round's
+// directories together, delivery syncs each submission's before queueing
+// it, so concurrent submitters' fsyncs run side by side.
 // Blobs are immutable once written. The same content can be given to many
 // mailboxes by hard links (Link), so a message to ten local recipients is
 // written once and still has one blob per stored message to delete freely.
