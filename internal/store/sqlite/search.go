@@ -92,14 +92,31 @@ func (db *DB) SearchText(ctx context.Context, mailboxID int64, field store.TextF
 	}
 
 	var uids []uint32
-	err := db.read(ctx, func(tx *sql.Tx) error {
-		uids = nil
+	err := db.searchEach(ctx, mailboxID, needle, query, args, func(r row) error {
+		var uid int64
+		if err := r.Scan(&uid); err != nil {
+			return err
+		}
+		uids = append(uids, uint32(uid))
+		return nil
+	})
+	if err != nil {
+		return nil, wrap(err, "search mailbox %d", mailboxID)
+	}
+	return uids, nil
+}
+
+// searchEach runs a search query of the mailbox in one read transaction
+// and calls each for every row as it comes (rows may carry text, so they
+// are not collected first). The mailbox must exist; a needle longer than
+// any stored text finds nothing without a query.
+func (db *DB) searchEach(ctx context.Context, mailboxID int64, needle, query string, args []any, each func(row) error) error {
+	return db.read(ctx, func(tx *sql.Tx) error {
 		if _, _, err := db.mailboxExists(ctx, tx, mailboxID); err != nil {
 			return err
 		}
 		if len(needle) > maxIndexedText {
-			// No stored text is that long.
-			return nil
+			return nil // no stored text is that long
 		}
 		rows, err := tx.QueryContext(ctx, query, args...)
 		if err != nil {
@@ -107,18 +124,12 @@ func (db *DB) SearchText(ctx context.Context, mailboxID int64, field store.TextF
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var uid int64
-			if err := rows.Scan(&uid); err != nil {
+			if err := each(rows); err != nil {
 				return err
 			}
-			uids = append(uids, uint32(uid))
 		}
 		return rows.Err()
 	})
-	if err != nil {
-		return nil, wrap(err, "search mailbox %d", mailboxID)
-	}
-	return uids, nil
 }
 
 // candidatesSQL returns the query, and its arguments, for cols of the

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -34,43 +33,26 @@ func (db *DB) SearchHeaderField(ctx context.Context, mailboxID int64, name, subs
 	// sorter, which would spill them to a temporary file.
 	query, args := candidatesSQL(`m.uid, t.field_lines, t.header`, `header : `,
 		`(t.field_lines OR instr(t.header, ?1) > 0)`, probe, mailboxID)
-	err = db.read(ctx, func(tx *sql.Tx) error {
-		hits, unknown = nil, nil
-		if _, _, err := db.mailboxExists(ctx, tx, mailboxID); err != nil {
+	err = db.searchEach(ctx, mailboxID, probe, query, args, func(r row) error {
+		var uid int64
+		var lines bool
+		var header string
+		if err := r.Scan(&uid, &lines, &header); err != nil {
 			return err
 		}
-		if len(probe) > maxIndexedText {
-			return nil // no stored text is that long
+		switch {
+		case !lines:
+			unknown = append(unknown, uint32(uid))
+		case fieldContains(header, line, needle):
+			hits = append(hits, uint32(uid))
 		}
-		rows, err := tx.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var uid int64
-			var lines bool
-			var header string
-			if err := rows.Scan(&uid, &lines, &header); err != nil {
-				return err
-			}
-			switch {
-			case !lines:
-				unknown = append(unknown, uint32(uid))
-			case fieldContains(header, line, needle):
-				hits = append(hits, uint32(uid))
-			}
-		}
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		slices.Sort(hits)
-		slices.Sort(unknown)
 		return nil
 	})
 	if err != nil {
 		return nil, nil, wrap(err, "search header field %s in mailbox %d", name, mailboxID)
 	}
+	slices.Sort(hits)
+	slices.Sort(unknown)
 	return hits, unknown, nil
 }
 
