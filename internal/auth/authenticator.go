@@ -123,7 +123,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, login, password string
 
 	if reason == "" {
 		a.succeed(remote)
-		if NeedsRehash(acct.PasswordHash) || acct.SCRAMSHA256 == "" {
+		if NeedsRehash(acct.PasswordHash) || scramOutdated(acct.SCRAMSHA256) {
 			acct = a.upgrade(ctx, acct, password)
 		}
 		return acct, nil
@@ -160,8 +160,9 @@ func (a *Authenticator) fail(ctx context.Context, login, reason string, remote n
 // upgrade brings an account's credentials up to date now that the
 // password is known: an imported (bcrypt, SHA-crypt) hash becomes an
 // argon2id one, so imported accounts end up with the same hashing as the
-// rest, and an account without a SCRAM-SHA-256 credential (made by an
-// earlier version, or imported with a hash only) gets one. The swap only
+// rest, and an account without a SCRAM-SHA-256 credential of the current
+// shape (made by an earlier version, imported with a hash only, or
+// imported with another iteration count or salt length) gets one. The swap only
 // happens if the stored hash is still the one just verified, so a password
 // change in between wins. A failure is logged and the login still
 // succeeds: the old credentials keep working.
@@ -171,7 +172,7 @@ func (a *Authenticator) upgrade(ctx context.Context, acct store.Account, passwor
 	if NeedsRehash(hash) {
 		hash, err = HashPassword(password)
 	}
-	if err == nil && scram == "" {
+	if err == nil && scramOutdated(scram) {
 		scram, err = NewSCRAMSHA256(password)
 		if errors.Is(err, ErrSCRAMPassword) {
 			// Such a password can log in with PLAIN only.

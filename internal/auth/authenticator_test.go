@@ -232,6 +232,13 @@ func TestAuthenticateUpgradesCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Dovecot's default shape: 4096 iterations. A login replaces it, so
+	// a SCRAM exchange shows every account the shape unknown logins get.
+	dc, err := deriveSCRAMSHA256(pw, []byte("0123456789abcdef"), 4096)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dovecot := formatSCRAM(dc)
 	cases := []struct {
 		name, hash, scram, pw string
 		stale                 bool
@@ -243,6 +250,7 @@ func TestAuthenticateUpgradesCredentials(t *testing.T) {
 		{"bcrypt with SCRAM keeps SCRAM", "{BLF-CRYPT}" + string(bc), scram, pw, false, nil, true, false},
 		{"argon2id without SCRAM", argon, "", pw, false, nil, false, true},
 		{"argon2id with SCRAM is kept", argon, scram, pw, false, nil, false, false},
+		{"imported SCRAM of another shape", argon, dovecot, pw, false, nil, false, true},
 		{"SASLprep refuses the password", mustHash(t, "emoji 😀 pw"), "", "emoji 😀 pw", false, nil, false, false},
 		{"changed meanwhile", "{BLF-CRYPT}" + string(bc), "", pw, true, nil, false, false},
 		{"store error", "{BLF-CRYPT}" + string(bc), "", pw, false, errors.New("disk full"), false, false},

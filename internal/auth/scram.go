@@ -112,6 +112,18 @@ func parseSCRAM(s string) (scram.StoredCredentials, error) {
 	return c, nil
 }
 
+// scramOutdated reports whether a stored credential should be derived
+// anew at the next password login: there is none, it cannot be read, or
+// its iteration count or salt length differ from new credentials'. The
+// last matters beyond strength: a SCRAM exchange shows the count and
+// salt before any proof, and an unknown login gets the standard shape
+// (mockSCRAM), so an imported credential of another shape (Dovecot's
+// 4096 iterations) would tell which logins exist.
+func scramOutdated(s string) bool {
+	c, err := parseSCRAM(s)
+	return err != nil || c.Iters != scramIterations || len(c.Salt) != scramSaltLen
+}
+
 // NormalizeImportedSCRAM checks a SCRAM-SHA-256 credential brought by an
 // import (Dovecot's "{SCRAM-SHA-256}iter,salt,StoredKey,ServerKey", as an
 // export writes it) and returns the form to store in

@@ -280,18 +280,24 @@ func TestSCRAMExchangeRefusals(t *testing.T) {
 	if _, _, err := scramLogin(t, a, "alice@example.org", "right password", "bob@example.org", remote); !errors.Is(err, ErrAuthzid) {
 		t.Fatalf("other authzid: err = %v, want ErrAuthzid", err)
 	}
-	for _, msg := range []string{"garbage", "n,,n=alice@example.org"} {
+	for _, msg := range []string{"garbage", "n,,n=alice@example.org", ""} {
 		x := a.NewSCRAMSHA256(context.Background(), remote, SCRAMSHA256, nil)
 		if _, done, err := x.Next([]byte(msg)); !done || !errors.Is(err, ErrSCRAMMalformed) {
 			t.Fatalf("client-first %q: done %v, err %v; want ErrSCRAMMalformed", msg, done, err)
 		}
+	}
+	// An empty client-first message for -PLUS (an empty initial
+	// response): refused, not a panic on the missing gs2 flag.
+	x := a.NewSCRAMSHA256(context.Background(), remote, SCRAMSHA256Plus, ChannelBinding(make([]byte, 32)))
+	if _, done, err := x.Next([]byte{}); !done || !errors.Is(err, ErrSCRAMMalformed) {
+		t.Fatalf("empty -PLUS client-first: done %v, err %v; want ErrSCRAMMalformed", done, err)
 	}
 	if d := l.Delay(remote); d != 0 {
 		t.Fatal("refusals before a proof counted as failed logins")
 	}
 
 	fs.err = errors.New("disk on fire")
-	x := a.NewSCRAMSHA256(context.Background(), remote, SCRAMSHA256, nil)
+	x = a.NewSCRAMSHA256(context.Background(), remote, SCRAMSHA256, nil)
 	if _, done, err := x.Next([]byte("n,,n=alice@example.org,r=abc")); !done || !errors.Is(err, fs.err) {
 		t.Fatalf("store failure: done %v, err %v", done, err)
 	}

@@ -122,7 +122,10 @@ func (x *SCRAMExchange) Next(response []byte) (challenge []byte, done bool, err 
 }
 
 func (x *SCRAMExchange) first(msg []byte) ([]byte, bool, error) {
-	if bound := len(msg) > 0 && msg[0] == 'p'; bound != x.plus {
+	if len(msg) == 0 {
+		return nil, true, fmt.Errorf("%w: empty client-first message", ErrSCRAMMalformed)
+	}
+	if bound := msg[0] == 'p'; bound != x.plus {
 		// RFC 5802 section 6 and RFC 5801 section 5: channel binding
 		// goes with the -PLUS mechanism and only with it; the library,
 		// which does not know the mechanism, checks the flag against

@@ -191,6 +191,16 @@ func TestAuthSCRAMPlus(t *testing.T) {
 	c.ok("STAT")
 	c.ok("QUIT") // releases the maildrop for the last login below
 
+	// An empty initial response ("=", RFC 5034 section 4) to -PLUS is a
+	// malformed exchange, and the session goes on.
+	c = tlsDial()
+	if l := c.cmd("AUTH SCRAM-SHA-256-PLUS ="); !strings.HasPrefix(l, "-ERR") {
+		t.Fatalf("empty -PLUS initial response: %q", l)
+	}
+	if caps := c.capas(); !slices.Contains(caps, "SASL PLAIN SCRAM-SHA-256-PLUS SCRAM-SHA-256") {
+		t.Fatalf("CAPA after the refused exchange %q", caps)
+	}
+
 	c = tlsDial()
 	other := scram.ChannelBinding{Type: scram.ChannelBindingTLSExporter, Data: make([]byte, 32)}
 	conv = c.scramClient("alice@example.org", alicePassword, "").NewConversationWithChannelBinding(other)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -129,6 +130,15 @@ func (d deadlineWriter) Write(p []byte) (int, error) {
 
 func (ss *session) run() {
 	defer ss.close()
+	defer func() {
+		// The last resort against a bug: a panic ends this connection,
+		// not the server (netserve runs sessions without a recover).
+		if v := recover(); v != nil {
+			ss.log.Error("pop3: bug: panic in session", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			ss.reply("-ERR internal error")
+			ss.flush()
+		}
+	}()
 	ss.log.Debug("pop3: connected", "tls", ss.tls)
 	if tc, ok := ss.conn.(*tls.Conn); ok {
 		if err := ss.handshake(tc); err != nil {
