@@ -21,6 +21,10 @@ func FuzzSession(f *testing.F) {
 		"STLS\r\n\x16\x03\x01\x00\x05hello",
 		"USER a\r\nPASS b\r\nPASS c\r\n" + strings.Repeat("Z", 300) + "\r\n\r\n\x00\r\n",
 		"user alice@example.org\npass " + alicePassword + "\ntop 1 99999999999\nretr 1\nquit\n",
+		// SCRAM (RFC 7677): a client-first and a forged final; empty
+		// client-first messages, the case that once panicked.
+		"AUTH SCRAM-SHA-256 biwsbj1hbGljZUBleGFtcGxlLm9yZyxyPXJPcHJOR2Z3RWJlUldnYk5Fa3FP\r\nYz1iaXdzLHI9ck9wck5HZndFYmVSV2diTkVrcU94eCxwPWRIcHg=\r\nSTAT\r\n",
+		"AUTH SCRAM-SHA-256\r\n=\r\nAUTH SCRAM-SHA-256-PLUS =\r\n*\r\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s))

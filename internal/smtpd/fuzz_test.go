@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -54,6 +55,14 @@ func FuzzSession(f *testing.F) {
 		"EHLO a.test\r\nAUTH LOGIN\r\nYWxpY2VAZXhhbXBsZS50ZXN0\r\n*\r\nSTARTTLS\r\n\x16\x03\x01\x00\x05hello",
 		"HELO a\r\nRCPT TO:<@a,@b:alice@example.test>\r\nMAIL FROM:<\"a@b\"@example.test>\r\nRCPT TO:<a%b@example.test>\r\nVRFY x\r\n",
 		"EHLO a.test\r\nMAIL FROM:<x@remote.test>\r\nRCPT TO:<alice@example.test>\r\nBDAT 99999999 LAST\r\nshort",
+		// DSN parameters (RFC 3461), good, too long and malformed.
+		"EHLO a.test\r\nMAIL FROM:<x@remote.test> RET=HDRS ENVID=QQ+2Bx\r\nRCPT TO:<alice@example.test> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;alice+40example.test\r\nDATA\r\n.\r\n",
+		"EHLO a.test\r\nMAIL FROM:<x@remote.test> ENVID=" + strings.Repeat("A", 101) + "\r\nRCPT TO:<bob@example.test> NOTIFY=NEVER ORCPT=utf-8;" + strings.Repeat("b", 500) + "\r\n",
+		"EHLO a.test\r\nMAIL FROM:<x@remote.test> RET=X\r\nRCPT TO:<a@example.test> NOTIFY=NEVER,SUCCESS ORCPT=rfc822;a+ZZ\r\n",
+		// SCRAM (RFC 7677): a client-first and a forged final; an empty
+		// -PLUS initial response.
+		"EHLO a.test\r\nAUTH SCRAM-SHA-256 biwsbj1hbGljZUBleGFtcGxlLnRlc3Qscj1yT3ByTkdmd0ViZVJXZ2JORWtxTw==\r\nYz1iaXdzLHI9ck9wck5HZndFYmVSV2diTkVrcU94eCxwPWRIcHg=\r\n",
+		"EHLO a.test\r\nAUTH SCRAM-SHA-256-PLUS =\r\nAUTH SCRAM-SHA-256\r\neSwsbj1h\r\n",
 	}
 	for _, s := range seeds {
 		f.Add([]byte(s), false)
