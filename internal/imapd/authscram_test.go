@@ -3,6 +3,7 @@ package imapd
 import (
 	"crypto/tls"
 	"encoding/base64"
+	"mailport/internal/testutil"
 	"strings"
 	"testing"
 
@@ -42,23 +43,9 @@ func (c *testConn) scramAuthWith(mech string, conv *scram.ClientConversation, ir
 		c.expect("+ ")
 		c.write(b64([]byte(first)) + "\r\n")
 	}
-	for {
-		line := c.readLine()
-		data, ok := strings.CutPrefix(line, "+ ")
-		if !ok {
-			c.lastTagged = line
-			return line
-		}
-		msg, err := base64.StdEncoding.DecodeString(data)
-		if err != nil {
-			c.t.Fatalf("challenge %q: %v", line, err)
-		}
-		resp, err := conv.Step(string(msg))
-		if err != nil {
-			c.t.Fatalf("client refused %q: %v", msg, err)
-		}
-		c.write(b64([]byte(resp)) + "\r\n")
-	}
+	line := testutil.SASLChallenges(c.t, conv.Step, c.readLine, func(l string) { c.write(l + "\r\n") })
+	c.lastTagged = line
+	return line
 }
 
 // exporterBinding is the client's tls-exporter binding (RFC 9266) of a

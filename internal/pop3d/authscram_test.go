@@ -10,6 +10,7 @@ import (
 	"github.com/xdg-go/scram"
 
 	"mailport/internal/auth"
+	"mailport/internal/testutil"
 )
 
 // scramAuth runs AUTH SCRAM-SHA-256 with xdg-go/scram's client (the first
@@ -44,22 +45,7 @@ func (c *client) scramAuthWith(mech string, conv *scram.ClientConversation, ir b
 	} else {
 		c.send(b64([]byte(first)))
 	}
-	for {
-		line := c.line()
-		data, ok := strings.CutPrefix(line, "+ ")
-		if !ok {
-			return line
-		}
-		msg, err := base64.StdEncoding.DecodeString(data)
-		if err != nil {
-			c.t.Fatalf("challenge %q: %v", line, err)
-		}
-		resp, err := conv.Step(string(msg))
-		if err != nil {
-			c.t.Fatalf("client refused %q: %v", msg, err)
-		}
-		c.send(b64([]byte(resp)))
-	}
+	return testutil.SASLChallenges(c.t, conv.Step, c.line, c.send)
 }
 
 // scramOnce logs in with SCRAM on a connection of its own, which it
