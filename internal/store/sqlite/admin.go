@@ -455,14 +455,7 @@ func (db *DB) QueryAccounts(ctx context.Context, q store.AccountQuery) ([]store.
 		args = append(args, p, p)
 	}
 	from := ` FROM accounts a JOIN domains d ON d.id = a.domain_id WHERE ` + strings.Join(where, " AND ")
-	dir := "ASC"
-	if q.Desc {
-		dir = "DESC"
-	}
-	limit := q.Limit
-	if limit <= 0 || limit > store.MaxAccountPage {
-		limit = store.MaxAccountPage
-	}
+	dir, limit := pageOrder(q.Desc, q.Limit, store.MaxAccountPage)
 	offset := max(q.Offset, 0)
 	var out []store.Account
 	var total int
@@ -538,14 +531,7 @@ func (db *DB) MailboxStats(ctx context.Context, q store.MailboxStatsQuery) ([]st
 	if !ok {
 		return nil, 0, fmt.Errorf("sqlite: mailbox stats: unknown sort %q", q.Sort)
 	}
-	dir := "ASC"
-	if q.Desc {
-		dir = "DESC"
-	}
-	limit := q.Limit
-	if limit <= 0 || limit > store.MaxAccountPage {
-		limit = store.MaxAccountPage
-	}
+	dir, limit := pageOrder(q.Desc, q.Limit, store.MaxAccountPage)
 	var out []store.MailboxStats
 	var total int
 	err := db.read(ctx, func(tx *sql.Tx) error {

@@ -58,14 +58,7 @@ func queryLinks[T any](ctx context.Context, db *DB, q store.LinkQuery, table, co
 	if len(where) > 0 {
 		from += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	dir := "ASC"
-	if q.Desc {
-		dir = "DESC"
-	}
-	limit := q.Limit
-	if limit <= 0 || limit > store.MaxLinkPage {
-		limit = store.MaxLinkPage
-	}
+	dir, limit := pageOrder(q.Desc, q.Limit, store.MaxLinkPage)
 	var out []T
 	var total int
 	err := db.read(ctx, func(tx *sql.Tx) error {

@@ -274,6 +274,19 @@ func queryAll[T any](ctx context.Context, q querier, scan func(row) (T, error), 
 	return out, rows.Err()
 }
 
+// pageOrder is the SQL sort direction and the row limit of a page: a
+// limit of 0 or less, or above maxRows, asks for maxRows.
+func pageOrder(desc bool, limit, maxRows int) (dir string, rows int) {
+	dir = "ASC"
+	if desc {
+		dir = "DESC"
+	}
+	if limit <= 0 || limit > maxRows {
+		limit = maxRows
+	}
+	return dir, limit
+}
+
 // wrap adds the operation to err after mapping it to the store's errors.
 // A store error (exists, not found) reads as the operation and the
 // outcome, for people; other errors keep the "sqlite:" prefix that tells
